@@ -1,0 +1,63 @@
+"""Number and time formatting shared by the views, sized for 80-column screens."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+
+MAX_DECIMALS = 8
+DASH = "-"
+
+
+def price_decimals(tick_size: float) -> int:
+    """Decimals a price needs to show one tick: 0.01 -> 2, 0.5 -> 1, 5 -> 0."""
+    if tick_size <= 0:
+        return 2
+    return max(0, min(MAX_DECIMALS, -math.floor(math.log10(tick_size) + 1e-9)))
+
+
+def fmt_price(price: float | None, decimals: int) -> str:
+    return DASH if price is None else f"{price:,.{decimals}f}"
+
+
+def fmt_qty(qty: float) -> str:
+    """At most 7 characters: 0, 0.0123, 12.35, 1234, 12.3k, 1.23M."""
+    if qty == 0:
+        return "0"
+    if qty >= 1e6:
+        return f"{qty / 1e6:.2f}M"
+    if qty >= 1e4:
+        return f"{qty / 1e3:.1f}k"
+    if qty >= 100:
+        return f"{qty:.0f}"
+    if qty >= 1:
+        return f"{qty:.2f}"
+    return f"{qty:.4f}"
+
+
+def fmt_rate(rate: float) -> str:
+    """Events per second, compact: 0, 37, 1.2k."""
+    return f"{rate / 1e3:.1f}k" if rate >= 1e4 else f"{rate:.0f}"
+
+
+def fmt_pct(pct: float | None) -> str:
+    return DASH if pct is None else f"{pct:+.2f}%"
+
+
+def fmt_bps(bps: float | None) -> str:
+    return DASH if bps is None else f"{bps:.1f}"
+
+
+def fmt_value(value: float) -> str:
+    """An alert's value or threshold in at most about 6 characters."""
+    return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.3g}"
+
+
+def market_clock(ts: float) -> str:
+    """HH:MM:SS in UTC for a market timestamp."""
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%H:%M:%S")
+
+
+def market_datetime(ts: float) -> str:
+    """YYYY-MM-DD HH:MM:SS UTC for a market timestamp."""
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
