@@ -13,6 +13,8 @@ import time
 from dataclasses import replace
 
 from console.config import Config
+from console.maker_bench import measure_maker
+from console.store_bench import measure_store
 from console.runtime import Runtime
 from feeds.book import OrderBook
 from feeds.events import BOOK, Event
@@ -64,7 +66,8 @@ def full_pipeline(batches: list[list[Event]], instruments: list[InstrumentSettin
     return time.perf_counter() - started, runtime
 
 
-def run_bench(config: Config, instrument_count: int, seconds: float, out=sys.stdout) -> dict[str, float]:
+def run_bench(config: Config, instrument_count: int, seconds: float, out=sys.stdout,
+              store_alerts: int = 50_000) -> dict[str, float]:
     instruments = bench_instruments(config, instrument_count)
     batches, gen_s = generate(instruments, config, seconds)
     events = sum(len(b) for b in batches)
@@ -72,6 +75,8 @@ def run_bench(config: Config, instrument_count: int, seconds: float, out=sys.std
     levels = sum(len(e.bids) + len(e.asks) for e in book_events)
     raw_s = raw_book_apply(batches)
     pipe_s, runtime = full_pipeline(batches, instruments, config)
+    store = measure_store(store_alerts, config.store)
+    maker = measure_maker(batches, instruments, config)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     result = {
         "instruments": instrument_count, "market_seconds": seconds, "events": events,
@@ -80,7 +85,8 @@ def run_bench(config: Config, instrument_count: int, seconds: float, out=sys.std
         "raw_level_updates_per_s": levels / raw_s, "raw_book_events_per_s": len(book_events) / raw_s,
         "pipeline_events_per_s": events / pipe_s, "pipeline_level_updates_per_s": levels / pipe_s,
         "pipeline_vs_raw": raw_s / pipe_s, "replay_vs_real_time": seconds / pipe_s,
-        "alerts": len(runtime.engine.history), "peak_rss_mb": peak_mb,
+        "alerts": len(runtime.engine.history), "peak_rss_mb": peak_mb, **store, **maker,
+        "maker_pipeline_vs_raw": raw_s / maker["maker_pipeline_s"],
     }
     out.write(
         f"watchfloor bench: {instrument_count} instruments, {seconds:.0f} s of market time, {events:,} events "
@@ -93,5 +99,14 @@ def run_bench(config: Config, instrument_count: int, seconds: float, out=sys.std
         f"  pipeline / raw       {result['pipeline_vs_raw']:>12.1%}\n"
         f"  vs real time         {result['replay_vs_real_time']:>12,.0f}x\n"
         f"  alerts raised        {result['alerts']:>12}\n"
+        f"  alert store          {store['store_alert_writes_per_s']:>12,.0f} alert writes/s sustained "
+        f"({store['store_alert_writes_per_cpu_s']:,.0f} per CPU second; {store_alerts:,} new alerts, each an "
+        f"alert row and an audit row)\n"
+        f"  ack to disk          {store['ack_to_disk_ms_mean']:>12,.0f} ms mean, {store['ack_to_disk_ms_max']:.0f} ms max "
+        f"(flush every {store['flush_interval_ms']:.0f} ms)\n"
+        f"  maker quote update   {maker['maker_quote_update_us']:>12,.1f} us per instrument book event "
+        f"({maker['maker_quote_update_cpu_us']:,.1f} us CPU; {maker['maker_quote_updates']:,} updates quoting all "
+        f"{instrument_count}, {maker['maker_orders']:,} orders, "
+        f"{maker['maker_fills']:,} paper fills; pipeline with maker {result['maker_pipeline_vs_raw']:.1%} of raw)\n"
         f"  peak memory (RSS)    {peak_mb:>12,.0f} MB\n")
     return result

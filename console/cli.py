@@ -11,9 +11,17 @@ import asyncio
 import sys
 from pathlib import Path
 
+from console import alerts_cli
+from console.alert_services import attach_alert_services
+from console.maker_runtime import attach_maker_state
 from console.config import Config, ConfigError, default_config_path, load_config
+from console import evaluate
+from console.maker_sim import add_parser as add_maker_sim_parser, run as run_maker_sim
 from console.runtime import Runtime
-from console.wiring import parse_speed, replay_runtime, simulated_runtime
+from console.wiring import market_runtime, parse_speed, replay_runtime, simulated_runtime
+from feeds.live import LiveFeedError
+from detectors.alerts import LifecycleError
+from detectors.store_schema import StoreError
 from feeds.replay import ReplayError
 
 USAGE_ERROR = 2
@@ -59,6 +67,11 @@ def _add_run_options(parser: argparse.ArgumentParser, suppress: bool = False) ->
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="watchfloor", description="Market surveillance and market-making console.")
     _add_run_options(parser)
+    live = parser.add_mutually_exclusive_group()
+    live.add_argument("--live-only", dest="live", action="store_const", const="only", default="also",
+                      help="only the config's live (source: ccxt) venues, no simulator")
+    live.add_argument("--no-live", dest="live", action="store_const", const="off",
+                      help="only the simulator, even if the config has live venues (works offline)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     check = sub.add_parser("check-config", help="validate a configuration file and exit")
@@ -73,8 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(replay, suppress=True)
 
     bench = sub.add_parser("bench", help="measure book-apply and full-pipeline rates over the simulator")
-    bench.add_argument("--instruments", type=int, default=13, help="simulated instruments (default 13)")
-    bench.add_argument("--seconds", type=_positive, default=300.0, help="market seconds to simulate (default 300)")
+    bench.add_argument("--instruments", type=int, help="simulated instruments (default 13; 200 with --ui)")
+    bench.add_argument("--seconds", type=_positive,
+                       help="market seconds to simulate (default 300); with --ui, wall seconds to measure (default 20)")
+    bench.add_argument("--ui", action="store_true",
+                       help="instead, measure the console: frame time, key latency and its share of the CPU")
+    bench.add_argument("--captures", nargs="+", type=Path, metavar="PATH",
+                       help="instead, measure replaying these recordings or exchange captures against real time")
+    add_maker_sim_parser(sub)
+    evaluate.add_parser(sub)
+    alerts_cli.add_parsers(sub)
     return parser
 
 
@@ -82,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return _dispatch(args)
-    except (ConfigError, ReplayError, UsageError) as exc:
+    except (ConfigError, LiveFeedError, ReplayError, UsageError, StoreError, LifecycleError) as exc:
         print(f"watchfloor: {exc}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
@@ -95,10 +116,24 @@ def _dispatch(args: argparse.Namespace) -> int:
         config = load_config(path)
         print(f"{path}: ok ({len(config.venues)} venues, {len(config.instruments)} instruments)")
         return 0
+    if args.command == "maker-sim":
+        return run_maker_sim(args)
     config = load_config(args.config or default_config_path())
+    if args.command in alerts_cli.COMMANDS:
+        return alerts_cli.run(config, args)
+    if args.command == "evaluate":
+        return evaluate.run(config, args)
+    if args.command == "bench" and args.captures:
+        from console.replay_bench import run_replay_bench
+        run_replay_bench(config, args.captures)
+        return 0
+    if args.command == "bench" and args.ui:
+        from console.ui_bench import run_ui_bench
+        run_ui_bench(config, args.instruments or 200, args.seconds or 20.0)
+        return 0
     if args.command == "bench":
         from console.bench import run_bench
-        run_bench(config, args.instruments, args.seconds)
+        run_bench(config, args.instruments or 13, args.seconds or 300.0)
         return 0
     if args.command == "record":
         return asyncio.run(_record(config, args))
@@ -108,12 +143,18 @@ def _dispatch(args: argparse.Namespace) -> int:
             raise UsageError(f"no such recording: {', '.join(missing)}")
         runtime = replay_runtime(config, args.paths, speed=1.0 if args.speed is None else args.speed)
     else:
-        runtime = simulated_runtime(config, speed=args.speed, seed=args.seed)
+        runtime = market_runtime(config, speed=args.speed, seed=args.seed, live=args.live)
+    attach_alert_services(runtime, config, log=_stderr_line if args.headless else None)
+    attach_maker_state(runtime)
     if args.headless:
         from console.headless import run_headless
         asyncio.run(run_headless(runtime, args.duration))
         return 0
     return _run_console(config, runtime, args.duration)
+
+
+def _stderr_line(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 async def _record(config: Config, args: argparse.Namespace) -> int:
@@ -131,8 +172,9 @@ async def _record(config: Config, args: argparse.Namespace) -> int:
 
 def _run_console(config: Config, runtime: Runtime, duration: float | None) -> int:
     from console.app import WatchfloorApp
-    WatchfloorApp(config, runtime, duration=duration).run()
-    return 0
+    app = WatchfloorApp(config, runtime, duration=duration)
+    app.run()
+    return app.return_code or 0
 
 
 if __name__ == "__main__":

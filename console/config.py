@@ -20,12 +20,11 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from detectors import DETECTORS  # importing the package registers every detector kind
+from detectors.alert_settings import ChannelSettings, NotifySettings, StoreSettings  # noqa: F401  (re-exported)
 from detectors.settings import DetectorOverride, DetectorSettings
-from feeds.settings import InstrumentSettings, SimSettings, VenueSettings
+from feeds.settings import InstrumentSettings, MarketsSettings, SimSettings, VenueSettings
 from maker.settings import MakerSettings
 
-Severity = Literal["info", "warning", "critical"]
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # PyYAML resolves YAML 1.1, where 1e-4 is a string; YAML 1.2 (and anyone writing a lot size) reads a float.
 _YAML12_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 _SCALAR_TAGS = {str: ("str", "timestamp"), int: ("int",), float: ("int", "float"), bool: ("bool",)}
@@ -33,46 +32,18 @@ _SCALAR_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "t
 
 
 @dataclass(frozen=True)
-class StoreSettings:
-    path: str = "watchfloor.db"  # SQLite file for alerts and the audit log
-
-
-@dataclass(frozen=True)
-class ChannelSettings:
-    """Where alerts are pushed. Secrets come from environment variables named here, never from the file."""
-
-    kind: Literal["slack", "telegram", "webhook"]
-    url_env: str  # environment variable holding the webhook or bot API URL
-    min_severity: Severity = "warning"  # quieter alerts are not sent
-    rate_per_min: float = 20.0  # at most this many messages a minute; the rest are summarised
-    chat_id_env: str | None = None  # telegram: environment variable holding the chat id
-
-    def __post_init__(self) -> None:
-        for name in ("url_env", "chat_id_env"):
-            value = getattr(self, name)
-            if value is not None and not _ENV_NAME.fullmatch(value):
-                raise ValueError(f"{name} must name an environment variable (like WATCHFLOOR_SLACK_URL), "
-                                 f"not hold a secret: got {value!r}")
-        if self.kind == "telegram" and self.chat_id_env is None:
-            raise ValueError("telegram channels need chat_id_env")
-        if self.rate_per_min <= 0:
-            raise ValueError("rate_per_min must be positive")
-
-
-@dataclass(frozen=True)
-class NotifySettings:
-    channels: list[ChannelSettings] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
 class UiSettings:
     refresh_hz: float = 10.0  # screen redraws per second
     bell: bool = True  # ring the terminal bell on critical alerts
+    toast: bool = True  # pop up a notice on critical alerts
+    renotify_s: float = 30.0  # repeat both while a critical alert is unacknowledged (wall seconds; 0: never)
     theme: str = "watchfloor"
 
     def __post_init__(self) -> None:
         if self.refresh_hz <= 0:
             raise ValueError("refresh_hz must be positive")
+        if self.renotify_s < 0:
+            raise ValueError("renotify_s must not be negative")
 
 
 @dataclass(frozen=True)
@@ -80,6 +51,7 @@ class Config:
     venues: list[VenueSettings]
     instruments: list[InstrumentSettings]
     sim: SimSettings = field(default_factory=SimSettings)
+    markets: MarketsSettings = field(default_factory=MarketsSettings)  # session calendars (feeds.calendars)
     detectors: DetectorSettings = field(default_factory=DetectorSettings)
     maker: MakerSettings = field(default_factory=MakerSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
@@ -332,6 +304,10 @@ def _cross_check(config: Config, w: _Walker) -> None:
                   f"duplicate venue {venue.name!r} (first at line {w.line(venues.get(venue.name, ''))})")
         venues[venue.name] = f"{path}.name"
         w.require(venue.source != "ccxt" or venue.exchange, f"{path}.exchange", "required when source is ccxt")
+        if venue.source == "ccxt":
+            from feeds.live import exchange_problem  # imports ccxt, so only when a live venue is configured
+            problem = exchange_problem(venue.exchange)
+            w.require(problem is None, f"{path}.exchange", problem or "")
         w.require(venue.freshness_s > 0, f"{path}.freshness_s", f"must be positive, got {venue.freshness_s}")
 
     instruments: dict[str, str] = {}  # venue:symbol -> key path of its first declaration
@@ -345,10 +321,17 @@ def _cross_check(config: Config, w: _Walker) -> None:
         for name in ("tick_size", "lot_size", "price", "freshness_s"):
             value = getattr(inst, name)
             w.require(value is None or value > 0, f"{path}.{name}", f"must be positive, got {value}")
+        w.require(inst.tick_size is not None or config.venue(inst.venue).source != "sim", f"{path}.tick_size",
+                  "required key is missing")  # ccxt venues read it from the exchange
         w.require(inst.volatility >= 0, f"{path}.volatility", f"must not be negative, got {inst.volatility}")
 
     for i, key in enumerate(config.maker.instruments):
         w.require(key in instruments, f"maker.instruments[{i}]", f"unknown instrument {key!r}")
+    for key in config.maker.instruments:  # overrides combine, so only the result per instrument can be judged
+        try:
+            config.maker.quoting.check(config.instrument(key))
+        except ValueError as e:
+            w.fail("maker.quoting", f"for {key}: {e}")
 
     sim = config.sim
     w.require(sim.start is None or _is_utc_time(sim.start), "sim.start",

@@ -10,20 +10,26 @@ import asyncio
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, Protocol
 
-from detectors import DETECTORS
-from detectors.base import Detector
+from detectors.base import Detector, InstrumentContext
+from detectors.dispatch import DetectorSet, build_detectors
 from detectors.engine import AlertEngine
-from detectors.feed_health import StaleFeed
+from detectors.market import MarketView
 from detectors.settings import DetectorSettings
 from feeds.book import ApplyResult, OrderBook
-from feeds.events import BOOK, LABEL, STATUS, TRADE, Event, LabelEvent
+from feeds.events import BOOK, LABEL, ORDER, STATUS, TRADE, Event, LabelEvent, StatusEvent
+from feeds.live.counters import FeedCounters
 from feeds.settings import InstrumentSettings, VenueSettings
 from feeds.source import Source
 
+if TYPE_CHECKING:
+    from detectors.notify import Notifier
+    from detectors.store import AlertStore
+
 Consumer = Callable[[list[Event]], None]
 TICK_S = 0.5  # detectors' timers (stale feeds) run every TICK_S of market time
+_INF = float("inf")
 TAPE_LEN = 50
 
 
@@ -40,6 +46,10 @@ class InstrumentState:
     events: int = 0
     rate: float = 0.0  # events per second, refreshed by `refresh_rates`
     tape: deque = field(default_factory=lambda: deque(maxlen=TAPE_LEN))
+    watchers: list = field(default_factory=list)  # on_book/on_trade hooks run after the detectors: the maker
+    hooks: DetectorSet | None = None  # the detectors' hooks by event type: only those they override
+    bad_events: int = 0  # malformed events dropped before the detectors (non-finite or negative price/size)
+    out_of_order: int = 0  # events older than the instrument's last one: the book decides, detectors skip them
 
     @property
     def change_pct(self) -> float | None:
@@ -56,6 +66,14 @@ class VenueHealth:
     lag_s: float = 0.0  # wall clock minus event time at the last event (live sources only)
     last_wall: float = 0.0
     state: str = "waiting"  # waiting / connected / disconnected / gap / stale
+    feed: FeedCounters | None = None  # a live venue's malformed / reconnect / gap / rate-limit counts
+
+
+class Service(Protocol):
+    """Runs beside the sources: started before the first event, stopped after the last (alert store, notifier)."""
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
 
 
 class Runtime:
@@ -72,10 +90,16 @@ class Runtime:
         self.instruments: dict[tuple[str, str], InstrumentState] = {}
         self.health: dict[str, VenueHealth] = {name: VenueHealth(name) for name in self.venues}
         self.consumers: list[Consumer] = []
+        self.maker = None  # the MakerEngine when maker.instruments is set (console.maker_runtime attaches it)
+        self.services: list[Service] = []  # in start order; console.alert_services adds the two below
+        self.alert_store: AlertStore | None = None  # its status() is the store's health (red when it cannot write)
+        self.notifier: Notifier | None = None  # its status() and dead_letters: undelivered notifications
         self.labels: list[LabelEvent] = []
+        self.market = MarketView()  # every instrument's book by underlying, for cross-instrument detectors
         self.market_time = 0.0
         self.events = 0
         self.book_gaps = 0
+        self.bad_events = 0
         self.stopped = asyncio.Event()
         self._until: float | None = None
         self._duration: float | None = None
@@ -92,18 +116,19 @@ class Runtime:
         if venue is None:
             venue = self.venues[settings.venue] = VenueSettings(settings.venue)
             self.health[settings.venue] = VenueHealth(settings.venue)
-        detectors = []
-        for kind, cls in DETECTORS.items():
-            params = self.detector_settings.params_for(kind, settings.key)
-            if not params.enabled:
-                continue
-            if cls is StaleFeed:
-                detectors.append(cls(settings, params, self.engine.submit, venue_freshness_s=venue.freshness_s))
-            else:
-                detectors.append(cls(settings, params, self.engine.submit))
-        state = InstrumentState(settings, OrderBook(settings.venue, settings.symbol), detectors)
+        book = OrderBook(settings.venue, settings.symbol)
+        context = InstrumentContext(settings, book, self.engine.submit, venue.freshness_s, self.market)
+        hooks = build_detectors(context, self.detector_settings)
+        self.market.add(settings, book)
+        state = InstrumentState(settings, book, hooks.detectors, hooks=hooks)
+        context.last_event = lambda: state.last_ts
+        context.event_count = lambda: state.events
         self.instruments[key] = state
         return state
+
+    def instrument(self, settings: InstrumentSettings) -> InstrumentState:
+        """A configured instrument's state, watched from now on if it was not yet (the maker's, in a replay)."""
+        return self.instruments.get((settings.venue, settings.symbol)) or self._add_instrument(settings)
 
     def _instrument_for(self, venue: str, symbol: str) -> InstrumentState:
         """An instrument not in the config (e.g. found in a recording) is watched with default settings."""
@@ -121,30 +146,54 @@ class Runtime:
         if not batch:
             return
         instruments = self.instruments
+        next_tick, inf = self._next_tick, _INF
         for event in batch:
-            if event.ts >= self._next_tick:
-                self.tick(event.ts)
+            ts = event.ts
+            if ts >= next_tick:
+                self.tick(ts)
+                next_tick = self._next_tick
             t = event.t
-            if t == BOOK or t == TRADE:
+            if t == ORDER or t == BOOK or t == TRADE:  # orders first: most of a feed with L3 data
                 state = instruments.get((event.venue, event.symbol)) or self._instrument_for(event.venue, event.symbol)
                 state.events += 1
-                state.last_ts = event.ts
+                in_order = ts >= state.last_ts
+                if in_order:
+                    state.last_ts = ts
+                else:
+                    state.out_of_order += 1
                 book = state.book
-                if t == BOOK:
+                if t == ORDER:
+                    if not (0.0 <= event.price < inf and 0.0 <= event.qty < inf):
+                        self._bad(state, event, "order")
+                    elif in_order:
+                        for hook in state.hooks.order:
+                            hook(book, event)
+                elif t == BOOK:
                     result = book.apply(event)
                     if result is ApplyResult.APPLIED:
-                        for detector in state.detectors:
-                            detector.on_book(book, event)
+                        if in_order:
+                            for hook in state.hooks.book:
+                                hook(book, event)
+                        for watcher in state.watchers:
+                            watcher.on_book(book, event)
                     elif result is ApplyResult.GAP:
                         self.book_gaps += 1
                         self._reset(state)
+                        self._status_hooks(state, StatusEvent(
+                            event.ts, event.venue, event.symbol, "gap",
+                            f"sequence gap: prev_seq {event.prev_seq} after seq {book.seq}"))
+                elif not (0.0 < event.price < inf and 0.0 < event.qty < inf):
+                    self._bad(state, event, "trade")
                 else:
                     if state.first_price is None:
                         state.first_price = event.price
                     state.last_price = event.price
                     state.tape.append(event)
-                    for detector in state.detectors:
-                        detector.on_trade(book, event)
+                    if in_order:
+                        for hook in state.hooks.trade:
+                            hook(book, event)
+                    for watcher in state.watchers:
+                        watcher.on_trade(book, event)
             else:
                 self._dispatch_other(event)
         last = batch[-1]
@@ -169,17 +218,29 @@ class Runtime:
             targets = [s for (v, sym), s in self.instruments.items()
                        if v == event.venue and (event.symbol is None or sym == event.symbol)]
             for state in targets:
+                if event.state == "gap" and state.book.mark_gap():
+                    self.book_gaps += 1
                 if event.state in ("disconnected", "gap"):
                     self._reset(state)
-                for detector in state.detectors:
-                    detector.on_status(event)
+                self._status_hooks(state, event)
             return
         state = self._instrument_for(event.venue, event.symbol)
         state.events += 1
-        state.last_ts = event.ts
-        hook = {"order": "on_order", "bar": "on_bar", "mark": "on_mark"}[event.t]
-        for detector in state.detectors:
-            getattr(detector, hook)(event)
+        state.last_ts = max(state.last_ts, event.ts)
+        for hook in state.hooks.bar if event.t == "bar" else state.hooks.mark:
+            hook(event)
+
+    @staticmethod
+    def _status_hooks(state: InstrumentState, event: StatusEvent) -> None:
+        for hook in state.hooks.status:
+            hook(event)
+
+    def _bad(self, state: InstrumentState, event: Event, what: str) -> None:
+        """A malformed event: counted, kept from the detectors, and reported to the feed_gap detector."""
+        state.bad_events += 1
+        self.bad_events += 1
+        for hook in state.hooks.bad_data:
+            hook(state.last_ts, f"{what} price {event.price!r} qty {event.qty!r}")
 
     def _note_venues(self, batch: list[Event]) -> None:
         """Per-venue counts, once per venue per batch rather than per event."""
@@ -201,8 +262,7 @@ class Runtime:
                 health.lag_s = max(wall - last_ts[venue], 0.0)
 
     def _reset(self, state: InstrumentState) -> None:
-        for detector in state.detectors:
-            detector.reset()
+        state.hooks.reset()
 
     def tick(self, now: float) -> None:
         """Run the detectors' timers (stale feeds) at market time `now`.
@@ -212,8 +272,8 @@ class Runtime:
         """
         self._next_tick = (now // TICK_S + 1) * TICK_S
         for state in self.instruments.values():
-            for detector in state.detectors:
-                detector.on_tick(now)
+            for hook in state.hooks.tick:
+                hook(now)
 
     # -- running ------------------------------------------------------------------------------------
     def refresh_rates(self) -> None:
@@ -235,6 +295,7 @@ class Runtime:
         self.stopped.clear()
         self._until = None
         self._duration = duration
+        await self._start_services()
         tasks = [asyncio.create_task(self._run_source(source), name=f"source:{source.name}")
                  for source in self.sources]
         helpers = [asyncio.create_task(self._all_done(list(tasks)))]
@@ -246,9 +307,25 @@ class Runtime:
             for task in tasks + helpers:
                 task.cancel()
             await asyncio.gather(*tasks, *helpers, return_exceptions=True)
+            await self._stop_services(self.services)
         for task in tasks:
             if not task.cancelled() and task.exception() is not None:
                 raise task.exception()
+
+    async def _start_services(self) -> None:
+        started = []
+        try:
+            for service in self.services:
+                await service.start()
+                started.append(service)
+        except BaseException:
+            await self._stop_services(started)
+            raise
+
+    @staticmethod
+    async def _stop_services(services: list[Service]) -> None:
+        for service in reversed(services):
+            await service.stop()
 
     async def _run_source(self, source: Source) -> None:
         def emit(batch: list[Event]) -> None:
@@ -268,7 +345,10 @@ class Runtime:
             await asyncio.sleep(TICK_S)
             quiet = time.monotonic() - self._last_dispatch_wall
             if quiet >= TICK_S and self.market_time > 0:
-                self.tick(self.market_time + quiet * self.speed)
+                now = self.market_time + quiet * self.speed
+                self.tick(now)
+                if self._until is not None and now >= self._until:
+                    self.stopped.set()  # --duration ends a run whose feeds went silent, too
 
     def stop(self) -> None:
         self.stopped.set()

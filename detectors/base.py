@@ -1,16 +1,28 @@
-"""The detector contract and the registry that maps kind names (FORMAT.md section 3) to classes."""
+"""The detector contract, the per-instrument context detectors are built with, and the kind registry.
+
+Detectors follow one instrument through hooks (`on_book`, `on_trade`, ...). The runtime calls only the hooks
+a class overrides (see detectors.dispatch), so a detector that ignores the many L3 `order` events costs
+nothing for them. Work several detectors need from the same events (tracking large orders, say) lives in
+a *feature*: a Watcher created once per instrument through `InstrumentContext.feature` and shared.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
 from detectors.alerts import Signal
 from feeds.book import OrderBook
 from feeds.events import BarEvent, BookEvent, MarkEvent, OrderEvent, StatusEvent, TradeEvent
 from feeds.settings import InstrumentSettings
 
+if TYPE_CHECKING:
+    from detectors.market import MarketView
+    from detectors.rules import Rule
+
 SignalSink = Callable[[Signal], None]
+HOOKS = ("on_book", "on_trade", "on_order", "on_bar", "on_mark", "on_status", "on_tick", "on_bad_data")
+W = TypeVar("W", bound="Watcher")
 
 
 @dataclass(frozen=True)
@@ -20,8 +32,56 @@ class DetectorParams:
     enabled: bool = True
 
 
-class Detector:
-    """Watches one instrument. Subclasses override the hooks they need and call `self.signal(...)`.
+class Watcher:
+    """Follows one instrument's events. Override only the hooks you need: the others are never called."""
+
+    def on_book(self, book: OrderBook, event: BookEvent) -> None: ...
+    def on_trade(self, book: OrderBook, event: TradeEvent) -> None: ...
+    def on_order(self, book: OrderBook, event: OrderEvent) -> None: ...
+    def on_bar(self, event: BarEvent) -> None: ...
+    def on_mark(self, event: MarkEvent) -> None: ...
+    def on_status(self, event: StatusEvent) -> None: ...
+    def on_tick(self, now: float) -> None: ...
+
+    def on_bad_data(self, ts: float, problem: str) -> None:
+        """An event of this instrument was malformed (non-finite or negative price or size) and dropped."""
+
+    def reset(self) -> None:
+        """Forget statistics (after a feed gap, later a session break): warm up again."""
+
+
+def overrides(watcher: Watcher, hook: str) -> bool:
+    return getattr(type(watcher), hook) is not getattr(Watcher, hook)
+
+
+@dataclass
+class InstrumentContext:
+    """What a detector of one instrument is built with: its settings, its book, where signals go, and the
+    market view for detectors that compare instruments (basis, cross-venue)."""
+
+    instrument: InstrumentSettings
+    book: OrderBook
+    sink: SignalSink
+    venue_freshness_s: float = 5.0
+    market: MarketView | None = None
+    features: dict[type, Watcher] = field(default_factory=dict)
+    last_event: Callable[[], float] | None = None  # the runtime's market time of this instrument's last event
+    event_count: Callable[[], int] | None = None  # the runtime's count of this instrument's events
+
+    def last_event_ts(self) -> float:
+        """When anything last arrived for the instrument (its book's last update when nobody says)."""
+        return self.last_event() if self.last_event is not None else self.book.last_ts
+
+    def feature(self, cls: type[W]) -> W:
+        """The instrument's one instance of a shared feature, created on first use."""
+        instance = self.features.get(cls)
+        if instance is None:
+            instance = self.features[cls] = cls(self)
+        return instance
+
+
+class Detector(Watcher):
+    """Watches one instrument and sends signals through `self.signal(...)` (usually via a detectors.rules.Rule).
 
     `warmup_progress` tells the console how far a detector is through its warm-up ("warming up 15/30").
     """
@@ -29,14 +89,20 @@ class Detector:
     kind: ClassVar[str]
     family: ClassVar[str]  # the radar column it belongs to
     params_type: ClassVar[type[DetectorParams]] = DetectorParams
+    rule: Rule | None = None  # the alert rule, for detectors driven by one
 
-    def __init__(self, instrument: InstrumentSettings, params: Any, sink: SignalSink) -> None:
-        self.instrument = instrument
-        self.venue = instrument.venue
-        self.symbol = instrument.symbol
+    @classmethod
+    def applies_to(cls, instrument: InstrumentSettings) -> bool:
+        """False for instruments this kind can say nothing about (a basis needs a perpetual or a future)."""
+        return True
+
+    def __init__(self, context: InstrumentContext, params: Any) -> None:
+        self.context = context
+        self.instrument = context.instrument
+        self.venue = context.instrument.venue
+        self.symbol = context.instrument.symbol
         self.params = params
-        self._sink = sink
-        self.skipped_warmup = 0  # evaluations skipped because the statistics were still warming up
+        self._sink = context.sink
 
     def signal(self, ts: float, severity: str | None, value: float = 0.0, threshold: float = 0.0,
                zscore: float | None = None, message: str = "", **evidence: Any) -> None:
@@ -47,16 +113,15 @@ class Detector:
         """(samples seen, samples needed) while warming up, else None."""
         return None
 
-    def reset(self) -> None:
-        """Forget statistics, e.g. after a feed gap; the detector warms up again."""
+    def book_quiet(self, now: float, limit: float) -> bool:
+        """No book update for longer than `limit`: timer-driven statistics must not learn a silence
+        (a stalled feed's zero volume) as normal, nor compare a frozen price with live ones."""
+        return now - self.context.book.last_ts > limit
 
-    def on_book(self, book: OrderBook, event: BookEvent) -> None: ...
-    def on_trade(self, book: OrderBook, event: TradeEvent) -> None: ...
-    def on_order(self, event: OrderEvent) -> None: ...
-    def on_bar(self, event: BarEvent) -> None: ...
-    def on_mark(self, event: MarkEvent) -> None: ...
-    def on_status(self, event: StatusEvent) -> None: ...
-    def on_tick(self, now: float) -> None: ...
+    @property
+    def skipped_warmup(self) -> int:
+        """Evaluations skipped because the statistics were still warming up."""
+        return self.rule.skipped if self.rule is not None else 0
 
 
 DETECTORS: dict[str, type[Detector]] = {}

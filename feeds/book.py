@@ -39,7 +39,7 @@ class OrderBook:
             self.seq = event.seq  # a snapshot restarts the sequence, even one without numbers
             self.in_sync = True
         elif not self.in_sync:
-            if self.seq is None and event.prev_seq is None:
+            if self.seq is None and event.prev_seq is None and not self.gaps:
                 self.in_sync = True  # a source without snapshots or sequence numbers: trust the deltas
             else:
                 return ApplyResult.IGNORED
@@ -54,6 +54,17 @@ class OrderBook:
         self.last_ts = event.ts
         self.updates += 1
         return ApplyResult.APPLIED
+
+    def mark_gap(self) -> bool:
+        """The source saw a gap this book cannot (a checksum failure): out of sync until the next snapshot.
+
+        True when the book was in sync, so one gap is counted once.
+        """
+        if not self.in_sync:
+            return False
+        self.in_sync = False
+        self.gaps += 1
+        return True
 
     def best_bid(self) -> Level | None:
         return self.bids.peekitem(-1) if self.bids else None

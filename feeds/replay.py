@@ -1,33 +1,46 @@
-"""Play recordings (../shared/FORMAT.md section 1) back as a Source, merged by time and paced by market time.
+"""Play recordings and real exchange captures back as a Source, merged by time and paced by market time.
+
+Each file's format is told by its content (feeds.captures.detect_format): our FORMAT.md recordings
+(../shared/FORMAT.md section 1), raw Binance and OKX websocket captures, and Lean minute-bar zips. Every
+reader yields its events in `ts` order, so one merge interleaves them all.
 
 Bad input never stops a replay: each corrupt line, backwards timestamp or truncated gzip is reported as one
-line naming the file and line, counted in `errors`, and skipped. Only an unreadable header refuses the file,
-since then nothing after it can be trusted.
+line naming the file and line, counted in `errors`, and skipped. Only a file that cannot be read at all (a
+recording's bad header, an unknown capture, a damaged zip) is refused, before the run starts.
 """
 
 from __future__ import annotations
 
-import gzip
 import heapq
 import json
 import sys
-import zlib
 from contextlib import ExitStack, closing
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import Callable, Iterator, Protocol
 
+from feeds.captures import BARS, BINANCE, OKX, detect_format
+from feeds.captures.bars import LeanMinuteBars, group_days
+from feeds.captures.binance import BinanceCapture
+from feeds.captures.files import TRUNCATED, Report, ReplayError, numbered_lines, open_for_reading
+from feeds.captures.okx import OkxCapture
 from feeds.events import Event, event_from_record
 from feeds.recorder import FORMAT_VERSION
+from feeds.settings import InstrumentSettings
 from feeds.source import Emit, Pacer
+
+__all__ = ["BATCH_MAX", "BATCH_SPAN_S", "ReplayError", "ReplaySource", "read_header"]
 
 BATCH_MAX = 500  # events per emitted batch
 BATCH_SPAN_S = 0.1  # market seconds per emitted batch, so pacing stays smooth at low event rates
-_GZIP_MAGIC = b"\x1f\x8b"
-_TRUNCATED = (EOFError, zlib.error, gzip.BadGzipFile)  # what gzip raises on a cut or damaged stream
 
 
-class ReplayError(Exception):
-    """A recording that cannot be replayed at all; the message is one line naming the file and line."""
+class Reader(Protocol):
+    """One input of a replay: its header (recordings only), the instruments it reveals, its events in order."""
+
+    header: dict | None
+    instruments: list[InstrumentSettings]
+
+    def events(self) -> Iterator[Event]: ...
 
 
 def read_header(path: str | Path) -> dict:
@@ -37,9 +50,9 @@ def read_header(path: str | Path) -> dict:
     missing recording from a bad one.
     """
     try:
-        with _open_for_reading(Path(path)) as file:
+        with open_for_reading(Path(path)) as file:
             line = file.readline()
-    except _TRUNCATED as exc:
+    except TRUNCATED as exc:
         raise ReplayError(f"{path}:1: cannot read the header: {exc}") from None
     try:
         header = json.loads(line)
@@ -56,27 +69,84 @@ def read_header(path: str | Path) -> dict:
     return header
 
 
+class RecordingReader:
+    """A FORMAT.md recording: validated records after the header, in the order written."""
+
+    def __init__(self, path: Path, report: Report) -> None:
+        self.path = path
+        self.report = report
+        self.header = read_header(path)  # refuse a bad file before the run starts
+        self.instruments: list[InstrumentSettings] = []  # the config or the runtime sets up what it names
+
+    def events(self) -> Iterator[Event]:
+        """The file's events; one going back in time is reported and skipped, as FORMAT.md wants order."""
+        last_ts = 0.0
+        for line_no, line in numbered_lines(self.path, self.report, start=2):
+            event = self._parse(f"{self.path}:{line_no}", line)
+            if event is None:
+                continue
+            if event.ts < last_ts:
+                self.report(f"{self.path}:{line_no}: timestamp goes backwards ({event.ts} < {last_ts}), "
+                            f"event skipped")
+                continue
+            last_ts = event.ts
+            yield event
+
+    def _parse(self, where: str, line: bytes) -> Event | None:
+        """The event on a line, or None (reported) for a line that is not one; blank lines are skipped."""
+        text = line.strip()  # also drops the newline, so a JSON error's column is the column on this line
+        if not text:
+            return None
+        try:
+            return event_from_record(json.loads(text))
+        except json.JSONDecodeError as exc:
+            self.report(f"{where}: bad JSON ({exc.msg} at column {exc.colno})")
+        except ValueError as exc:  # EventFormatError, or bytes that are not UTF-8
+            self.report(f"{where}: {exc}")
+        return None
+
+
+def open_readers(paths: list[Path], report: Report) -> list[Reader]:
+    """A reader per file, in the order given; a day's trade and quote bar zips share one reader."""
+    readers: list[Reader] = []
+    bar_zips: list[Path] = []
+    for path in paths:
+        kind = detect_format(path)
+        if kind == BARS:
+            bar_zips.append(path)
+        elif kind == BINANCE:
+            readers.append(BinanceCapture(path, report))
+        elif kind == OKX:
+            readers.append(OkxCapture(path, report))
+        else:
+            readers.append(RecordingReader(path, report))
+    readers.extend(LeanMinuteBars(day, report) for day in group_days(bar_zips))
+    return readers
+
+
 class ReplaySource:
-    """Replays recordings in time order as `speed` market seconds per wall second (0: as fast as possible)."""
+    """Replays recordings and captures in time order as `speed` market seconds per wall second (0: max)."""
 
     name = "replay"
 
     def __init__(self, paths: list[str | Path], speed: float = 0.0,
                  on_error: Callable[[str], None] | None = None) -> None:
-        self.paths = list(paths)
+        self.paths = [Path(path) for path in paths]
         self.speed = speed
         self.on_error = on_error or _print_error
-        self.headers = [read_header(path) for path in self.paths]  # refuse a bad file before the run starts
         self.events = 0
         self.errors = 0
         self.last_ts: float | None = None
+        self.readers = open_readers(self.paths, self._report)  # refuse a bad file before the run starts
+        self.headers = [reader.header for reader in self.readers]  # None for a capture
+        self.instruments = [i for reader in self.readers for i in reader.instruments]  # what captures reveal
 
     async def run(self, emit: Emit) -> None:
         """Emit every file's events merged by `ts`, in batches; equal timestamps keep the files' order."""
         pacer = Pacer(self.speed)
         batch: list[Event] = []
         with ExitStack() as stack:  # close every file even when the run is cancelled
-            streams = [stack.enter_context(closing(self._read(path))) for path in self.paths]
+            streams = [stack.enter_context(closing(reader.events())) for reader in self.readers]
             for event in heapq.merge(*streams, key=_ts):
                 if batch and (len(batch) >= BATCH_MAX or event.ts - batch[0].ts >= BATCH_SPAN_S):
                     await self._emit(batch, pacer, emit)
@@ -91,49 +161,9 @@ class ReplaySource:
         self.events += len(batch)
         self.last_ts = batch[-1].ts
 
-    def _read(self, path: str | Path) -> Iterator[Event]:
-        """One file's events, lazily and in time order; a truncated gzip ends the file with one report."""
-        line_no = 1
-        last_ts = 0.0
-        with _open_for_reading(Path(path)) as file:
-            try:
-                file.readline()  # the header, checked by read_header
-                for line_no, line in enumerate(file, start=2):
-                    event = self._parse(f"{path}:{line_no}", line)
-                    if event is None:
-                        continue
-                    if event.ts < last_ts:
-                        self._report(f"{path}:{line_no}: timestamp goes backwards ({event.ts} < {last_ts}), "
-                                     f"event skipped")
-                        continue
-                    last_ts = event.ts
-                    yield event
-            except _TRUNCATED:
-                self._report(f"{path}: truncated at line {line_no + 1}, replay of this file ended")
-
-    def _parse(self, where: str, line: bytes) -> Event | None:
-        """The event on a line, or None (reported) for a line that is not one; blank lines are skipped."""
-        text = line.strip()  # also drops the newline, so a JSON error's column is the column on this line
-        if not text:
-            return None
-        try:
-            return event_from_record(json.loads(text))
-        except json.JSONDecodeError as exc:
-            self._report(f"{where}: bad JSON ({exc.msg} at column {exc.colno})")
-        except ValueError as exc:  # EventFormatError, or bytes that are not UTF-8
-            self._report(f"{where}: {exc}")
-        return None
-
     def _report(self, message: str) -> None:
         self.errors += 1
         self.on_error(message)
-
-
-def _open_for_reading(path: Path) -> BinaryIO:
-    """Gzip is recognised by its magic bytes, so a renamed or misnamed file still reads."""
-    with open(path, "rb") as probe:
-        magic = probe.read(2)
-    return gzip.open(path, "rb") if magic == _GZIP_MAGIC else open(path, "rb")
 
 
 def _ts(event: Event) -> float:

@@ -131,14 +131,16 @@ class MarketSim:
 
     Scenarios steer it through `log_fair` (the latent fair price; `fair_ticks` is it in ticks as of the
     last move), `offset` (quoting anchor distance from fair, in ticks; `base_offset` normally),
-    `base_spread_ticks`, `silent` and `need_snapshot`, and act on the book through
-    `add_order`, `cancel_order`, `take` and `pull_inside` (each one action, i.e. one timestamp).
-    Order and trade ids are per instrument, as on most exchanges.
+    `base_spread_ticks`, `silent`, `need_snapshot`, `takers` (False: nobody trades, makers only requote),
+    `size_scale` (multiplies every new order's size), and `drop_delta` (lose the step's book delta:
+    consumers see a sequence gap); they act on the book
+    through `add_order`, `cancel_order`, `take`, `extra_takes`, `cross`, `pull_inside` and `phantom` (each one action,
+    i.e. one timestamp). Order and trade ids are per instrument, as on most exchanges.
     """
 
     def __init__(self, instrument: InstrumentSettings, settings: SimSettings, underlying: _Underlying) -> None:
         self.venue, self.symbol = instrument.venue, instrument.symbol
-        self.tick_size, self.lot_size = instrument.tick_size, instrument.lot_size
+        self.tick_size, self.lot_size = float(instrument.tick_size), float(instrument.lot_size)  # float prices
         self.price_dp, self.qty_dp = _decimals(instrument.tick_size), _decimals(instrument.lot_size)
         self.order_events = settings.order_events
         self.rng = random.Random(f"{settings.seed}/{instrument.key}")
@@ -153,6 +155,9 @@ class MarketSim:
         self.next_order = self.next_trade = self.seq = 0
         self.silent = False
         self.need_snapshot = True
+        self.takers = True
+        self.drop_delta = False
+        self.size_scale = 1.0
         self.pending: list[Scenario] = []
         self.active: list[Scenario] = []
         self.out: list[Event] = []
@@ -161,6 +166,7 @@ class MarketSim:
 
     def _model(self, instrument: InstrumentSettings, step_s: float) -> None:
         """Per-step parameters: distances scale with how far fair moves in a step, but never under a tick."""
+        self.step_s = step_s
         self.log_fair = math.log(instrument.price)
         self.fair_ticks = instrument.price / instrument.tick_size
         self.sigma = instrument.volatility * math.sqrt(step_s / YEAR_S)
@@ -189,6 +195,7 @@ class MarketSim:
         return 2.0 * self.base_offset + 1.0
 
     def schedule(self, scenario: Scenario) -> None:
+        """Queue a scenario; they start in order of their start time."""
         self.pending.append(scenario)
         self.pending.sort(key=attrgetter("start"))
 
@@ -229,8 +236,9 @@ class MarketSim:
         for event in out:
             event.ts = t0 + event.ts * scale
         delta = self._delta(t1)
-        if delta is not None:
+        if delta is not None and not self.drop_delta:
             out.append(delta)
+        self.drop_delta = False
         return out
 
     def _move_fair(self, index: int) -> None:
@@ -243,7 +251,8 @@ class MarketSim:
         self._pick_off()
         uniform = self.rng.random
         for _ in range(_poisson(uniform, TAKES_PER_STEP)):
-            self._noise_take()
+            if self.takers:
+                self._noise_take()
         live = self.live
         for _ in range(_poisson(uniform, CANCEL_P * len(live))):
             if live:
@@ -263,11 +272,13 @@ class MarketSim:
         if asks and asks[0] < low:
             limit = math.ceil(low) - 1
             self._fade(asks[:bisect_right(asks, limit)], ASK)
-            self.take(BID, math.inf, self._taker(), limit)
+            if self.takers:
+                self.take(BID, math.inf, self.random_taker(), limit)
         if bids and bids[-1] > high:
             limit = math.floor(high) + 1
             self._fade(bids[bisect_left(bids, limit):], BID)
-            self.take(ASK, math.inf, self._taker(), limit)
+            if self.takers:
+                self.take(ASK, math.inf, self.random_taker(), limit)
 
     def _fade(self, ticks: list[int], side: int) -> None:
         """The market makers cancel their orders at these ticks (one action)."""
@@ -277,14 +288,19 @@ class MarketSim:
             for order in [o for o in queues[tick].values() if o.account in MAKER_SET]:
                 self._cancel(order)
 
-    def _noise_take(self) -> None:
+    def extra_takes(self, multiple: float, account: str | None = None) -> None:
+        """Market orders at `multiple` times the usual taker rate, from `account` or the usual takers."""
+        for _ in range(_poisson(self.rng.random, multiple * TAKES_PER_STEP)):
+            self._noise_take(account)
+
+    def _noise_take(self, account: str | None = None) -> None:
         """A market order of lognormal size; its side leans toward fair so the mid tracks the fair price."""
         bids, asks = self.ticks
         lean = 0.0
         if bids and asks:
             lean = (self.fair_ticks - (bids[-1] + asks[0]) / 2.0) / max(asks[0] - bids[-1], 1)
         side = BID if self.rng.random() < 0.5 + max(-LEAN, min(LEAN, lean)) else ASK
-        self.take(side, self._lots(), self._taker())
+        self.take(side, self.random_lots(), account or self.random_taker())
 
     def _place(self, side: int) -> None:
         """A limit order a geometric number of ticks behind the anchor: makers close to it, so the touch has
@@ -293,11 +309,11 @@ class MarketSim:
         if rng.random() < MAKER_SHARE:
             account, inv = self._maker(), self.near_inv
         else:
-            account, inv = self._taker(), self.far_inv
+            account, inv = self.random_taker(), self.far_inv
         distance = int(math.log(1.0 - rng.random()) * inv)
         anchor = self._anchor(side)
         tick = max(1, anchor - distance) if side == BID else anchor + distance
-        self.add_order(side, tick, self._lots(), account)
+        self.add_order(side, tick, self.random_lots(), account)
 
     def _keep_quote(self, side: int) -> None:
         """A market maker always quotes near the anchor, so after a jump or a sweep the spread is normal again
@@ -305,7 +321,7 @@ class MarketSim:
         anchor = self._anchor(side)
         ticks = self.ticks[side]
         if not ticks or (anchor - ticks[-1] if side == BID else ticks[0] - anchor) > self.quote_gap:
-            self.add_order(side, anchor, self._lots(), self._maker())
+            self.add_order(side, anchor, self.random_lots(), self._maker())
 
     def _anchor(self, side: int) -> int:
         """Where makers quote now: fair -/+ offset, rounded away from fair, never crossing the other side."""
@@ -319,10 +335,12 @@ class MarketSim:
     def _maker(self) -> str:
         return MAKERS[int(self.rng.random() * len(MAKERS))]
 
-    def _lots(self) -> int:
-        return max(1, round(math.exp(self.rng.gauss(self.size_mu, SIZE_SIGMA))))
+    def random_lots(self) -> int:
+        """An order size as the market's participants draw it (lognormal, scaled by `size_scale`)."""
+        return max(1, round(math.exp(self.rng.gauss(self.size_mu, SIZE_SIGMA)) * self.size_scale))
 
-    def _taker(self) -> str:
+    def random_taker(self) -> str:
+        """One of the accounts that trade aggressively (never a market maker)."""
         return OTHERS[int(self.rng.random() * len(OTHERS))]
 
     def add_order(self, side: int, tick: int, lots: int, account: str) -> RestingOrder:
@@ -376,6 +394,17 @@ class MarketSim:
             fill = min(lots, maker.lots)
             self._fill(maker, fill, side, account)
             lots -= fill
+
+    def cross(self, order: RestingOrder, account: str) -> None:
+        """A prearranged trade: `account` takes exactly this resting order, out of queue priority and with no
+        self-trade prevention (the wash_trading scenario's prints, buyer and seller the same account)."""
+        self.action += 1
+        self._fill(order, order.lots, ASK if order.side == BID else BID, account)
+
+    def phantom(self, side: int, tick: int, lots: int) -> None:
+        """Publish `lots` more (negative: fewer) at a level in the L2 stream without an order behind it: what a
+        feed handler that missed a delete shows. Matching ignores it; take it back with the opposite lots."""
+        self._change(side, tick, lots)
 
     def _cancel(self, order: RestingOrder) -> None:
         if self.order_events:

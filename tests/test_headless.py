@@ -29,8 +29,11 @@ def test_headless_prints_the_injected_spread_blowout_and_stale_feed(small_config
     assert spread[0]["value"] > spread[0]["threshold"]
     assert [(a["venue"], a["symbol"]) for a in stale][:1] == [("sim-hk", "0700.HK")]
     assert START_TS + 150 + 10 <= stale[0]["ts"] <= START_TS + 150 + 11  # after the 10 s freshness limit
-    unexplained = [a for a in alerts if a not in spread + stale]
-    assert unexplained == []
+    # Pulling the liquidity that widens the spread also empties the book near the touch: those alerts are
+    # true too. Anything else, anywhere else, is a false alarm.
+    blowout = [a for a in alerts if a["symbol"] == "ETH/USDT" and START_TS + 90 <= a["ts"] <= START_TS + 120]
+    assert {a["kind"] for a in blowout} <= {"spread_wide", "book_depletion", "depth_floor"}
+    assert [a for a in alerts if a not in blowout + stale] == []
     assert "events" in result.stderr  # the end-of-run summary goes to stderr
 
 

@@ -13,7 +13,7 @@ def test_replay_of_a_recording_raises_the_same_alerts_as_the_live_run(small_conf
     replayed = run_cli("--config", str(small_config), "replay", str(out), "--headless", "--speed", "max")
     assert replayed.returncode == 0, replayed.stderr
     live_alerts = [json.loads(line) for line in live.stdout.splitlines()]
-    assert {a["kind"] for a in live_alerts} == {"spread_wide", "stale_feed"}
+    assert {"spread_wide", "stale_feed"} <= {a["kind"] for a in live_alerts}
     assert [json.loads(line) for line in replayed.stdout.splitlines()] == live_alerts
 
 

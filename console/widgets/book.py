@@ -12,6 +12,7 @@ from rich.segment import Segment
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Region
 from textual.content import Content
 from textual.reactive import reactive
 from textual.strip import Strip
@@ -20,90 +21,155 @@ from textual.widgets import Static
 
 from console.runtime import InstrumentState, Runtime
 from console.widgets.fmt import fmt_price, fmt_qty, market_clock, price_decimals
+from console.widgets.history import History
 from console.widgets.model import Key, key_label, ordered_keys
-from console.widgets.text import TextLine
+from console.widgets.text import BaseStyleCache, TextLine
+from maker.orders import PENDING_CANCEL
 
 SNAPSHOT_LEVELS = 25  # more than any screen shows; the ladder draws what fits its height
 QTY_WIDTH = 8
+OURS_WIDTH = 9  # "◆ 0.0100": our resting size at a price, on the outer edge of its side
 DEPTH_BANDS_BPS = (10, 50)
 FULL_BLOCK = "█"
+OUR_MARK = "◆"
+
+Level = tuple[float, float, float]  # (price, book size, our resting size)
 
 
 class LadderSnapshot(NamedTuple):
-    asks: tuple[tuple[float, float], ...]  # best first
-    bids: tuple[tuple[float, float], ...]  # best first
+    asks: tuple[Level, ...]  # best first
+    bids: tuple[Level, ...]  # best first
     decimals: int
+    quoted: bool  # the maker quotes this instrument: the ladder keeps a column for our orders
 
 
-class Ladder(Widget):
-    """Asks above, bids below, best prices meeting at a spread line in the middle; depth as bars."""
+class Row(NamedTuple):
+    """What one ladder line shows; lines whose Row did not change are not repainted."""
 
-    COMPONENT_CLASSES = {"ladder--bid", "ladder--ask", "ladder--price", "ladder--spread"}
+    kind: str  # ask / bid / spread / blank
+    level: Level | None
+    text: str  # the spread line's text
+    widths: tuple[int, int, int]  # price, bar, ours
+    scale: float
+
+
+def merge_ours(levels: list[tuple[float, float]], ours: dict[float, float], best_first_low: bool) -> tuple[Level, ...]:
+    """The book's levels with our resting orders added: a price we rest at that the book lacks is a row too."""
+    merged = {price: [qty, 0.0] for price, qty in levels}
+    for price, qty in ours.items():
+        merged.setdefault(price, [0.0, 0.0])[1] += qty
+    prices = sorted(merged, reverse=not best_first_low)
+    return tuple((price, merged[price][0], merged[price][1]) for price in prices)
+
+
+def fit_levels(levels: tuple[Level, ...], n: int) -> tuple[Level, ...]:
+    """The best `n` levels, except that our orders deeper than that take the outermost rows: the operator
+    always sees where we rest, however far from the touch."""
+    deeper = [level for level in levels[n:] if level[2] > 0][:n]
+    return levels[:n - len(deeper)] + tuple(deeper)
+
+
+class Ladder(BaseStyleCache, Widget):
+    """Asks above, bids below, best prices meeting at a spread line in the middle; depth as bars, our
+    resting orders marked ◆ with their size."""
+
+    COMPONENT_CLASSES = {"ladder--bid", "ladder--ask", "ladder--price", "ladder--spread", "ladder--ours"}
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.snapshot = LadderSnapshot((), (), 2)
+        self.snapshot = LadderSnapshot((), (), 2, False)
+        self._rows: list[Row] = []
 
-    def show(self, state: InstrumentState) -> None:
-        """Take a new snapshot of the instrument's book; repaint only if it differs."""
+    def show(self, state: InstrumentState, ours: list[tuple[str, float, float]] | None) -> None:
+        """Take a new snapshot of the book and our orders (None: not quoted); repaint the lines that changed."""
         bids, asks = state.book.top(SNAPSHOT_LEVELS)
-        snapshot = LadderSnapshot(tuple(asks), tuple(bids), price_decimals(state.settings.tick_size))
+        our_bids: dict[float, float] = {}
+        our_asks: dict[float, float] = {}
+        for side, price, qty in ours or ():
+            book = our_bids if side == "buy" else our_asks
+            book[price] = book.get(price, 0.0) + qty
+        snapshot = LadderSnapshot(merge_ours(asks, our_asks, True), merge_ours(bids, our_bids, False),
+                                  price_decimals(state.settings.tick_size), ours is not None)
         if snapshot != self.snapshot:
             self.snapshot = snapshot
-            self.refresh()
+            self._layout()
+
+    def on_resize(self) -> None:
+        self._layout()
 
     def _levels(self) -> int:
         """Levels per side that fit around the spread line."""
         return max((self.size.height - 1) // 2, 1)
 
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width
+    def _layout(self) -> None:
+        """Row models for every line; refresh only the lines that differ from what is on screen."""
         n = self._levels()
         snap = self.snapshot
-        asks, bids = snap.asks[:n], snap.bids[:n]
-        price_width = max([len(fmt_price(p, snap.decimals)) for p, _ in asks + bids] + [8])
-        bar_width = max((width - price_width - 2 * QTY_WIDTH - 4) // 2, 0)
-        scale = max([q for _, q in asks + bids] + [1e-12])
-        if y < n:  # asks, highest at the top, best just above the spread line
-            level = asks[n - 1 - y] if n - 1 - y < len(asks) else None
-            segments = self._ask_row(level, price_width, bar_width, scale, snap.decimals)
-        elif y == n:
-            segments = self._spread_row(width, snap)
+        asks, bids = fit_levels(snap.asks, n), fit_levels(snap.bids, n)
+        price_width = max([len(fmt_price(p, snap.decimals)) for p, _, _ in asks + bids] + [8])
+        ours_width = OURS_WIDTH if snap.quoted else 0
+        bar_width = max((self.size.width - price_width - 2 * QTY_WIDTH - 4 - 2 * ours_width) // 2, 0)
+        widths = (price_width, bar_width, ours_width)
+        scale = max([q for _, q, _ in asks + bids] + [1e-12])
+        rows = []
+        for y in range(self.size.height):
+            if y < n:  # asks, highest at the top, best just above the spread line
+                level = asks[n - 1 - y] if n - 1 - y < len(asks) else None
+                rows.append(Row("ask" if level else "blank", level, "", widths, scale))
+            elif y == n:
+                rows.append(Row("spread", None, _spread_text(snap), widths, scale))
+            else:
+                level = bids[y - n - 1] if y - n - 1 < len(bids) else None
+                rows.append(Row("bid" if level else "blank", level, "", widths, scale))
+        old, self._rows = self._rows, rows
+        if len(old) != len(rows):
+            self.refresh()
+            return
+        for y, (before, after) in enumerate(zip(old, rows)):
+            if before != after:
+                self.refresh(Region(0, y, self.size.width, 1))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y >= len(self._rows):
+            return Strip.blank(width, self.base_style)
+        row = self._rows[y]
+        if row.kind == "spread":
+            segments = [Segment(row.text.center(width, "─"), self.component_style("ladder--spread"))]
+        elif row.kind == "blank":
+            segments = []
         else:
-            level = bids[y - n - 1] if y - n - 1 < len(bids) else None
-            segments = self._bid_row(level, price_width, bar_width, scale, snap.decimals)
-        return Strip(segments).crop_extend(0, width, self.rich_style)
+            segments = self._level_row(row)
+        return Strip(segments).crop_extend(0, width, self.base_style)
 
-    def _ask_row(self, level, price_width: int, bar_width: int, scale: float, decimals: int) -> list[Segment]:
-        if level is None:
-            return []
-        price, qty = level
-        ask = self.get_component_rich_style("ladder--ask")
-        return [
-            Segment(" " * (bar_width + QTY_WIDTH + 2), self.rich_style),
-            Segment(fmt_price(price, decimals).rjust(price_width), self.get_component_rich_style("ladder--price")),
-            Segment(" " + fmt_qty(qty).rjust(QTY_WIDTH) + " ", ask),
-            Segment(_bar(qty, scale, bar_width), ask),
-        ]
+    def _level_row(self, row: Row) -> list[Segment]:
+        """Bids read outwards to the left (ours, bar, size, price), asks to the right (price, size, bar, ours)."""
+        price, qty, mine = row.level
+        price_width, bar_width, ours_width = row.widths
+        decimals = self.snapshot.decimals
+        side = self.component_style(f"ladder--{row.kind}")
+        ours_style = self.component_style("ladder--ours")
+        price_style = self.component_style("ladder--price")
+        if mine:
+            price_style += ours_style
+        price_text = fmt_price(price, decimals).rjust(price_width)
+        size = " " + (fmt_qty(qty) if qty else "").rjust(QTY_WIDTH) + " "
+        if row.kind == "bid":
+            ours = (f"{OUR_MARK} {fmt_qty(mine):>{ours_width - 3}} " if mine else "").ljust(ours_width)
+            return [Segment(ours, ours_style), Segment(_bar(qty, row.scale, bar_width).rjust(bar_width), side),
+                    Segment(size, side), Segment(price_text, price_style)]
+        ours = (f" {fmt_qty(mine):>{ours_width - 3}} {OUR_MARK}" if mine else "").rjust(ours_width)
+        return [Segment(" " * (ours_width + bar_width + QTY_WIDTH + 2), self.base_style),
+                Segment(price_text, price_style), Segment(size, side),
+                Segment(_bar(qty, row.scale, bar_width).ljust(bar_width), side), Segment(ours, ours_style)]
 
-    def _bid_row(self, level, price_width: int, bar_width: int, scale: float, decimals: int) -> list[Segment]:
-        if level is None:
-            return []
-        price, qty = level
-        bid = self.get_component_rich_style("ladder--bid")
-        return [
-            Segment(_bar(qty, scale, bar_width).rjust(bar_width), bid),
-            Segment(" " + fmt_qty(qty).rjust(QTY_WIDTH) + " ", bid),
-            Segment(fmt_price(price, decimals).rjust(price_width), self.get_component_rich_style("ladder--price")),
-        ]
 
-    def _spread_row(self, width: int, snap: LadderSnapshot) -> list[Segment]:
-        if snap.asks and snap.bids:
-            spread = snap.asks[0][0] - snap.bids[0][0]
-            text = f" spread {spread:.{snap.decimals}f} "
-        else:
-            text = " one-sided book " if snap.asks or snap.bids else " no book yet "
-        return [Segment(text.center(width, "─"), self.get_component_rich_style("ladder--spread"))]
+def _spread_text(snap: LadderSnapshot) -> str:
+    book_asks = [level for level in snap.asks if level[1] > 0]
+    book_bids = [level for level in snap.bids if level[1] > 0]
+    if book_asks and book_bids:
+        return f" spread {book_asks[0][0] - book_bids[0][0]:.{snap.decimals}f} "
+    return " one-sided book " if book_asks or book_bids else " no book yet "
 
 
 def _bar(qty: float, scale: float, width: int) -> str:
@@ -142,16 +208,17 @@ class BookView(Vertical, can_focus=True):
 
     BINDINGS = [
         Binding("right_square_bracket,tab", "step(1)", "Next instrument"),
-        Binding("left_square_bracket,shift+tab", "step(-1)", "Previous instrument"),
-        Binding("space", "toggle_pause", "Pause / resume the book"),
+        Binding("left_square_bracket,shift+tab", "step(-1)", "Previous instrument", show=False),
+        Binding("space", "toggle_pause", "Pause/resume"),
     ]
 
     paused: reactive[bool] = reactive(False)
     key: reactive[Key | None] = reactive(None)
 
-    def __init__(self, runtime: Runtime, *, id: str | None = None) -> None:
+    def __init__(self, runtime: Runtime, history: History, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.runtime = runtime
+        self.history = history
 
     def compose(self) -> ComposeResult:
         yield TextLine(id="book-title")
@@ -195,9 +262,17 @@ class BookView(Vertical, can_focus=True):
         self._draw_title()
         if state is None or not self.is_mounted:
             return
-        self.query_one(Ladder).show(state)
+        self.query_one(Ladder).show(state, self._ours())
         self.query_one(Tape).show(state)
-        self.query_one("#book-stats", TextLine).show(_stats(state))
+        self.query_one("#book-stats", TextLine).show(_stats(state, self.history.volatility(self.key)))
+
+    def _ours(self) -> list[tuple[str, float, float]] | None:
+        """Our resting orders on this instrument as (side, price, size); None when the maker does not quote it."""
+        maker = self.runtime.maker
+        if maker is None or self.key not in maker.quoted:
+            return None
+        return [(order.side, order.price, order.remaining) for order in maker.orders.working(self.key)
+                if order.state != PENDING_CANCEL]
 
     def _draw_title(self) -> None:
         if not self.is_mounted:
@@ -217,8 +292,8 @@ class BookView(Vertical, can_focus=True):
         self.query_one("#book-title", TextLine).show(Content.assemble(*parts))
 
 
-def _stats(state: InstrumentState) -> str:
-    """Mid, spread, imbalance; then depth within each band per side."""
+def _stats(state: InstrumentState, volatility: float | None) -> str:
+    """Mid, spread, imbalance, volatility; then depth within each band per side."""
     book = state.book
     decimals = price_decimals(state.settings.tick_size)
     mid = book.mid()
@@ -226,7 +301,8 @@ def _stats(state: InstrumentState) -> str:
     imbalance = book.imbalance()
     line1 = (f"mid {fmt_price(mid, decimals + 1)}   spread "
              f"{'-' if spread is None else f'{spread:.2f} bps'}   imbalance "
-             f"{'-' if imbalance is None else f'{imbalance:+.2f}'}")
+             f"{'-' if imbalance is None else f'{imbalance:+.2f}'}   vol "
+             f"{'-' if volatility is None else f'{volatility:.0%}/y'}")
     bands = []
     for bps in DEPTH_BANDS_BPS:
         bid, ask = book.depth_within_bps(bps)

@@ -9,9 +9,9 @@ MAX_DECIMALS = 8
 DASH = "-"
 
 
-def price_decimals(tick_size: float) -> int:
-    """Decimals a price needs to show one tick: 0.01 -> 2, 0.5 -> 1, 5 -> 0."""
-    if tick_size <= 0:
+def price_decimals(tick_size: float | None) -> int:
+    """Decimals a price needs to show one tick: 0.01 -> 2, 0.5 -> 1, 5 -> 0 (None: a live tick not yet known)."""
+    if tick_size is None or tick_size <= 0:
         return 2
     return max(0, min(MAX_DECIMALS, -math.floor(math.log10(tick_size) + 1e-9)))
 
@@ -49,8 +49,11 @@ def fmt_bps(bps: float | None) -> str:
 
 
 def fmt_value(value: float) -> str:
-    """An alert's value or threshold in at most about 6 characters."""
-    return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.3g}"
+    """An alert's value or threshold in at most 5 characters: 0.486, 64.1, 2.5k, 1.2M."""
+    for limit, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(value) >= limit:
+            return f"{value / limit:.3g}{suffix}"
+    return f"{value:.3g}"
 
 
 def market_clock(ts: float) -> str:

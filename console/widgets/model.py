@@ -19,14 +19,17 @@ CELL_STATES = ("ok", "warming", "info", "warning", "critical")
 CELL_RANK = {state: rank for rank, state in enumerate(CELL_STATES)}
 # A glyph per state, so the screen reads without colour (NO_COLOR, monochrome terminals).
 GLYPH = {"ok": "·", "warming": "~", "info": "i", "warning": "!", "critical": "X"}
-SHORT = {"ok": "ok", "warming": "warm", "info": "info", "warning": "warn", "critical": "crit"}
 
 
 class Cell(NamedTuple):
-    """One radar cell: the worst state and its text, e.g. ("warming", "~ 12/30") or ("warning", "! warn")."""
+    """One radar cell: the worst state of a family's detectors on one instrument, and why.
+
+    `notes` has a line per detector of the family ("spread_wide: warming 12/30", "stale_feed: warning,
+    no update for 25.5 s > 10.0 s"), worst first, for the radar's detail line.
+    """
 
     state: str
-    text: str
+    notes: tuple[str, ...]
 
 
 def key_label(venue: str, symbol: str | None) -> str:
@@ -46,39 +49,36 @@ def families(runtime: Runtime) -> list[str]:
     return [family for family in ordered if family in present]
 
 
-def cell(state: str, progress: tuple[int, int] | None = None) -> Cell:
-    if state == "warming" and progress is not None:
-        return Cell(state, f"{GLYPH[state]} {progress[0]}/{progress[1]}")
-    return Cell(state, f"{GLYPH[state]} {SHORT[state]}")
-
-
 def family_cells(runtime: Runtime) -> dict[Key, dict[str, Cell]]:
-    """Per instrument and detector family, the worst state: open alerts over warm-up over ok.
+    """Every instrument's cells (see `instrument_cells`)."""
+    return {key: instrument_cells(runtime, key) for key in runtime.instruments}
 
-    A venue-wide alert (no symbol) counts against every instrument of that venue. Alerts whose kind
-    is not a registered detector (none yet) have no radar column and are left to the alerts view.
+
+def instrument_cells(runtime: Runtime, key: Key) -> dict[str, Cell]:
+    """Per detector family of one instrument, the worst state: open alerts over warm-up over ok.
+
+    A venue-wide alert (no symbol) counts against every instrument of that venue.
     """
-    worst: dict[tuple[str, str | None, str], str] = {}  # (venue, symbol, family) -> severity
-    for (venue, symbol, kind), alert in runtime.engine.open.items():
-        cls = DETECTORS.get(kind)
-        if cls is None:
-            continue
-        slot = (venue, symbol, cls.family)
-        if slot not in worst or CELL_RANK[alert.severity] > CELL_RANK[worst[slot]]:
-            worst[slot] = alert.severity
-    cells: dict[Key, dict[str, Cell]] = {}
-    for key, state in runtime.instruments.items():
-        row: dict[str, Cell] = {}
-        for detector in state.detectors:
-            progress = detector.warmup_progress()
-            candidate = cell("ok") if progress is None else cell("warming", progress)
-            current = row.get(detector.family)
-            if current is None or CELL_RANK[candidate.state] > CELL_RANK[current.state]:
-                row[detector.family] = candidate
-        for family in row:
-            severities = [worst.get((key[0], key[1], family)), worst.get((key[0], None, family))]
-            for severity in filter(None, severities):
-                if CELL_RANK[severity] > CELL_RANK[row[family].state]:
-                    row[family] = cell(severity)
-        cells[key] = row
-    return cells
+    alerts = runtime.engine.open
+    verdicts: dict[str, list[tuple[str, str]]] = {}  # family -> [(state, note)]
+    for detector in runtime.instruments[key].detectors:
+        verdicts.setdefault(detector.family, []).append(_verdict(detector, alerts, key))
+    return {family: _cell(found) for family, found in verdicts.items()}
+
+
+def _verdict(detector, alerts, key: Key) -> tuple[str, str]:
+    """One detector's state on one instrument, and a note saying it in words."""
+    found = [alert for alert in (alerts.get((key[0], key[1], detector.kind)), alerts.get((key[0], None, detector.kind)))
+             if alert is not None]
+    if found:
+        alert = max(found, key=lambda a: CELL_RANK[a.severity])
+        return alert.severity, f"{detector.kind}: {alert.severity}, {alert.message}"
+    progress = detector.warmup_progress()
+    if progress is not None:
+        return "warming", f"{detector.kind}: warming up {progress[0]}/{progress[1]}"
+    return "ok", f"{detector.kind}: ok"
+
+
+def _cell(verdicts: list[tuple[str, str]]) -> Cell:
+    ordered = sorted(verdicts, key=lambda verdict: -CELL_RANK[verdict[0]])
+    return Cell(ordered[0][0], tuple(note for _, note in ordered))

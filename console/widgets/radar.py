@@ -1,7 +1,9 @@
 """The radar: every instrument against every detector family, in one Line-API widget.
 
-A row per instrument (grouped by market under a heading line), a column per detector family whose
-cell shows the worst state of that family's detectors, then a summary (last, change, spread, rate).
+Rows are instruments under a heading per market and venue; a column per detector family holds the
+glyph of the worst state of that family's detectors (colour too, but the glyph alone reads), then a
+summary (last, change, spread, rate). The bottom line spells out the cell under the cursor. Glyphs
+keep the grid inside 80 columns however many families there are; the words live on the detail line.
 Each frame rebuilds the small row models and repaints only the lines whose model changed.
 """
 
@@ -12,7 +14,7 @@ from typing import NamedTuple
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -20,42 +22,42 @@ from textual.strip import Strip
 
 from console.runtime import Runtime
 from console.widgets.fmt import fmt_bps, fmt_pct, fmt_price, fmt_rate, price_decimals
-from console.widgets.model import CELL_STATES, Cell, Key, family_cells, families, key_label, ordered_keys
+from console.widgets.text import BaseStyleCache
+from console.widgets.model import CELL_STATES, GLYPH, Cell, Key, families, instrument_cells, key_label, ordered_keys
 
 MARKER = "▸ "  # the cursor row's first column, visible without colour
-CELL_MIN = 7  # wide enough for "~ 30/30" and "X crit"
-SUMMARY = (("last", 12), ("chg", 8), ("spr bp", 7), ("ev/s", 6))  # (title, width), right-aligned
+SUMMARY = (("last", 10), ("chg", 7), ("bps", 5), ("ev/s", 5))  # (title, width), right-aligned; bps: spread
 REVERSE = Style(reverse=True)  # the cursor cell, visible without colour
+FIXED_LINES = 2  # the column header on top, the detail line at the bottom
 
 
 class Heading(NamedTuple):
     market: str
+    venue: str
 
 
 class Row(NamedTuple):
     key: Key
-    label: str
     cells: tuple[Cell | None, ...]  # None: the instrument has no detector of that family
     summary: tuple[str, ...]
 
 
-class Radar(ScrollView, can_focus=True, inherit_bindings=False):
+class Radar(BaseStyleCache, ScrollView, can_focus=True, inherit_bindings=False):
     """Instruments x detector families. Arrows or hjkl move the cursor; enter opens the instrument's book."""
 
     BINDINGS = [
-        Binding("up,k", "move(-1)", "Previous instrument"),
-        Binding("down,j", "move(1)", "Next instrument"),
-        Binding("left,h", "move_column(-1)", "Previous detector family"),
-        Binding("right,l", "move_column(1)", "Next detector family"),
-        Binding("pageup", "page(-1)", "Page up"),
-        Binding("pagedown", "page(1)", "Page down"),
-        Binding("home", "first", "First instrument"),
-        Binding("end", "last", "Last instrument"),
-        Binding("enter", "open_book", "Open the book"),
+        Binding("up,k", "move(-1)", "Previous instrument", show=False),
+        Binding("down,j", "move(1)", "Next instrument", show=False),
+        Binding("left,h", "move_column(-1)", "Previous detector family", show=False),
+        Binding("right,l", "move_column(1)", "Next detector family", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "first", "First instrument", show=False),
+        Binding("end", "last", "Last instrument", show=False),
+        Binding("enter", "open_book", "Open book"),
     ]
-    COMPONENT_CLASSES = {"radar--header", "radar--heading", "radar--cursor", "radar--up", "radar--down"} | {
-        f"radar--{state}" for state in CELL_STATES
-    }
+    COMPONENT_CLASSES = {"radar--header", "radar--heading", "radar--cursor", "radar--detail", "radar--up",
+                         "radar--down"} | {f"radar--{state}" for state in CELL_STATES}
 
     cursor_column: reactive[int] = reactive(0)
 
@@ -72,50 +74,93 @@ class Radar(ScrollView, can_focus=True, inherit_bindings=False):
         self.families: list[str] = []
         self._lines: list[Heading | Row] = []
         self._row_lines: list[int] = []  # indices into _lines of the instrument rows, top to bottom
-        self._widths: tuple[int, list[int]] = (0, [])  # label width, family column widths
+        self._label_width = 0
+        self._stamps: list[int] = []  # per line, the frame its row model was last computed in
+        self._frame = 0
+        self._instrument_count = -1
         self.selected: Key | None = None
 
     # -- model ----------------------------------------------------------------------------------------
     def sync(self) -> None:
-        """Rebuild the row models from the runtime; repaint the lines that changed."""
+        """Follow the runtime: a new layout when instruments come or go, else repaint the visible rows that
+        changed (rows scrolled out of sight are brought up to date when they are drawn)."""
         runtime = self.runtime
-        families_now = families(runtime)
-        cells = family_cells(runtime)
-        lines: list[Heading | Row] = []
-        market = None
-        for key in ordered_keys(runtime):
-            state = runtime.instruments[key]
-            if state.settings.market != market:
-                market = state.settings.market
-                lines.append(Heading(market))
-            decimals = price_decimals(state.settings.tick_size)
-            summary = (fmt_price(state.last_price, decimals), fmt_pct(state.change_pct),
-                       fmt_bps(state.book.spread_bps()), fmt_rate(state.rate))
-            row_cells = tuple(cells[key].get(family) for family in families_now)
-            lines.append(Row(key, key_label(*key), row_cells, summary))
-        if families_now != self.families or _shape(lines) != _shape(self._lines):
-            self._set_lines(families_now, lines)
+        if len(runtime.instruments) != self._instrument_count:
+            self._instrument_count = len(runtime.instruments)
+            self._set_lines(families(runtime), self._layout())
             return
-        for index, (old, new) in enumerate(zip(self._lines, lines)):
-            if old != new:
-                self._lines[index] = new
-                self.refresh_line(index + 1)
+        self._frame += 1
+        top = self.scroll_offset.y
+        wanted = set(range(top, min(top + self._visible_lines(), len(self._lines))))
+        selected = self._selected_line()
+        if selected is not None:
+            wanted.add(selected)
+        for index in sorted(wanted):
+            line = self._lines[index]
+            if isinstance(line, Row) and self._stamps[index] != self._frame:
+                new = self._row(line.key)
+                self._stamps[index] = self._frame
+                if new != line:
+                    self._lines[index] = new
+                    self.refresh_line(index + 1)
+                    if index == selected:
+                        self._refresh_detail()
+
+    def _layout(self) -> list[Heading | Row]:
+        """Headings and rows of every instrument, grouped by market and venue."""
+        lines: list[Heading | Row] = []
+        group = None
+        for key in ordered_keys(self.runtime):
+            state = self.runtime.instruments[key]
+            if (state.settings.market, key[0]) != group:
+                group = (state.settings.market, key[0])
+                lines.append(Heading(*group))
+            lines.append(Row(key, (), ()))
+        return lines
+
+    def _row(self, key: Key) -> Row:
+        """One instrument's cells and summary as they are now."""
+        state = self.runtime.instruments[key]
+        cells = instrument_cells(self.runtime, key)
+        decimals = price_decimals(state.settings.tick_size)
+        summary = (fmt_price(state.last_price, decimals), fmt_pct(state.change_pct),
+                   fmt_bps(state.book.spread_bps()), fmt_rate(state.rate))
+        return Row(key, tuple(cells.get(family) for family in self.families), summary)
+
+    def _current(self, index: int) -> Row:
+        """The row model at `index`, recomputed if this frame has not looked at it yet."""
+        line = self._lines[index]
+        if self._stamps[index] != self._frame:
+            line = self._lines[index] = self._row(line.key)
+            self._stamps[index] = self._frame
+        return line
+
+    def _selected_line(self) -> int | None:
+        for line in self._row_lines:
+            if self._lines[line].key == self.selected:
+                return line
+        return None
 
     def _set_lines(self, families_now: list[str], lines: list[Heading | Row]) -> None:
         """New layout: instruments or families came or went."""
         self.families = families_now
-        self._lines = lines
+        self._frame += 1
+        self._lines = [line if isinstance(line, Heading) else self._row(line.key) for line in lines]
+        self._stamps = [self._frame] * len(lines)
         self._row_lines = [i for i, line in enumerate(lines) if isinstance(line, Row)]
-        rows = [lines[i] for i in self._row_lines]
-        label_width = max([len("instrument")] + [len(row.label) for row in rows])
-        family_widths = [max(CELL_MIN, len(family)) for family in families_now]
-        self._widths = (label_width, family_widths)
-        width = len(MARKER) + label_width + sum(w + 1 for w in family_widths) + sum(w + 1 for _, w in SUMMARY)
-        self.virtual_size = Size(width, len(lines) + 1)
+        rows = [self._lines[i] for i in self._row_lines]
+        self._label_width = max([len("instrument")] + [len(row.key[1]) for row in rows])
+        width = (len(MARKER) + self._label_width + sum(len(f) + 1 for f in families_now)
+                 + sum(w + 1 for _, w in SUMMARY))
+        self.virtual_size = Size(width, len(lines) + FIXED_LINES)
         if self.selected not in {row.key for row in rows}:
             self.selected = rows[0].key if rows else None
         self.cursor_column = min(self.cursor_column, max(len(families_now) - 1, 0))
         self.refresh()
+
+    def _selected_row(self) -> Row | None:
+        line = self._selected_line()
+        return None if line is None else self._current(line)
 
     # -- cursor ---------------------------------------------------------------------------------------
     def _cursor_index(self) -> int:
@@ -126,19 +171,26 @@ class Radar(ScrollView, can_focus=True, inherit_bindings=False):
         return 0
 
     def _select(self, index: int) -> None:
-        """Put the cursor on row `index` (clamped) and keep it in view."""
+        """Put the cursor on row `index` (clamped) and keep it in view; repaint the two rows and the detail
+        line, or everything if the view scrolled."""
         if not self._row_lines:
             return
         index = max(0, min(len(self._row_lines) - 1, index))
+        before, scroll = self._selected_line(), self.scroll_offset
         self.selected = self._lines[self._row_lines[index]].key
         self._scroll_to_cursor()
-        self.refresh()
+        if self.scroll_offset != scroll or before is None:
+            self.refresh()
+            return
+        for line in (before, self._row_lines[index]):
+            self.refresh_line(line + 1)
+        self._refresh_detail()
 
     def action_move(self, delta: int) -> None:
         self._select(self._cursor_index() + delta)
 
     def action_page(self, direction: int) -> None:
-        self._select(self._cursor_index() + direction * max(self.scrollable_content_region.height - 2, 1))
+        self._select(self._cursor_index() + direction * max(self._visible_lines() - 1, 1))
 
     def action_first(self) -> None:
         self._select(0)
@@ -151,9 +203,10 @@ class Radar(ScrollView, can_focus=True, inherit_bindings=False):
             self.cursor_column = max(0, min(len(self.families) - 1, self.cursor_column + delta))
 
     def watch_cursor_column(self) -> None:
-        label_width, family_widths = self._widths
-        left = len(MARKER) + label_width + sum(w + 1 for w in family_widths[:self.cursor_column])
-        right = left + 1 + (family_widths[self.cursor_column] if family_widths else 0)
+        """Keep the cursor's column in view when families outgrow the screen."""
+        widths = [len(family) for family in self.families]
+        left = len(MARKER) + self._label_width + sum(w + 1 for w in widths[:self.cursor_column])
+        right = left + 1 + (widths[self.cursor_column] if widths else 0)
         visible = self.scrollable_content_region.width
         if left < self.scroll_x:
             self.scroll_to(x=left, animate=False)
@@ -161,12 +214,15 @@ class Radar(ScrollView, can_focus=True, inherit_bindings=False):
             self.scroll_to(x=right - visible, animate=False)
         self.refresh()
 
+    def _visible_lines(self) -> int:
+        return max(self.scrollable_content_region.height - FIXED_LINES, 1)
+
     def _scroll_to_cursor(self) -> None:
-        """Keep the cursor row inside the lines below the fixed column header."""
+        """Keep the cursor row inside the lines between the fixed header and detail lines."""
         line = self._row_lines[self._cursor_index()]
-        visible = max(self.scrollable_content_region.height - 1, 1)
         if line == self._row_lines[0]:
-            line = 0  # show the first market's heading too
+            line = 0  # show the first heading too
+        visible = self._visible_lines()
         if line < self.scroll_y:
             self.scroll_to(y=line, animate=False)
         elif line >= self.scroll_y + visible:
@@ -177,11 +233,18 @@ class Radar(ScrollView, can_focus=True, inherit_bindings=False):
             self.post_message(self.OpenBook(self.selected))
 
     # -- drawing --------------------------------------------------------------------------------------
+    def _refresh_detail(self) -> None:
+        height = self.scrollable_content_region.height
+        self.refresh(Region(0, height - 1, self.size.width, 1))
+
     def render_line(self, y: int) -> Strip:
-        """Line 0 is the column header, fixed; the rest scroll."""
+        """Line 0 is the column header and the last line the detail of the cursor cell; the rest scroll."""
         scroll_x, scroll_y = self.scroll_offset
-        width = self.scrollable_content_region.width
-        base = self.rich_style
+        region = self.scrollable_content_region
+        width = region.width
+        base = self.base_style
+        if y == region.height - 1:
+            return Strip(self._detail_segments()).crop_extend(0, width, base)
         if y == 0:
             segments = self._header_segments()
         else:
@@ -189,46 +252,54 @@ class Radar(ScrollView, can_focus=True, inherit_bindings=False):
             if index >= len(self._lines):
                 return Strip.blank(width, base)
             line = self._lines[index]
-            segments = self._heading_segments(line) if isinstance(line, Heading) else self._row_segments(line)
+            segments = (self._heading_segments(line) if isinstance(line, Heading)
+                        else self._row_segments(self._current(index)))
         return Strip(segments).crop_extend(scroll_x, scroll_x + width, base)
 
     def _header_segments(self) -> list[Segment]:
-        label_width, family_widths = self._widths
-        text = " " * len(MARKER) + "instrument".ljust(label_width)
-        text += "".join(" " + family.ljust(w) for family, w in zip(self.families, family_widths))
+        text = " " * len(MARKER) + "instrument".ljust(self._label_width)
+        text += "".join(" " + family for family in self.families)
         text += "".join(" " + title.rjust(w) for title, w in SUMMARY)
-        return [Segment(text, self.get_component_rich_style("radar--header"))]
+        return [Segment(text, self.component_style("radar--header"))]
 
     def _heading_segments(self, heading: Heading) -> list[Segment]:
-        title = f"── {heading.market} "
+        title = f"── {heading.market} · {heading.venue} "
         return [Segment(title + "─" * max(self.virtual_size.width - len(title), 0),
-                        self.get_component_rich_style("radar--heading"))]
+                        self.component_style("radar--heading"))]
 
     def _row_segments(self, row: Row) -> list[Segment]:
-        """The label, a cell per family, the summary; state colours go over the row's (cursor) background."""
-        label_width, family_widths = self._widths
+        """The symbol, a glyph per family, the summary; state colours go over the row's (cursor) background."""
         selected = row.key == self.selected
-        style = self.get_component_rich_style("radar--cursor") if selected else self.rich_style
+        style = self.component_style("radar--cursor") if selected else self.base_style
         background = Style(bgcolor=style.bgcolor)  # full component styles carry the widget's background
-        segments = [Segment((MARKER if selected else " " * len(MARKER)) + row.label.ljust(label_width), style)]
-        for column, (cell, w) in enumerate(zip(row.cells, family_widths)):
+        segments = [Segment((MARKER if selected else " " * len(MARKER)) + row.key[1].ljust(self._label_width),
+                            style)]
+        for column, (cell, family) in enumerate(zip(row.cells, self.families)):
             segments.append(Segment(" ", style))
-            if cell is None:
-                segments.append(Segment(" " * w, style))
-                continue
-            cell_style = self.get_component_rich_style(f"radar--{cell.state}") + background
+            glyph = " " if cell is None else GLYPH[cell.state]
+            text = glyph.center(len(family))
+            cell_style = style if cell is None else self.component_style(f"radar--{cell.state}") + background
             if selected and column == self.cursor_column:
                 cell_style += REVERSE
-            segments.append(Segment(cell.text.ljust(w), cell_style))
+            segments.append(Segment(text, cell_style))
         for value, (title, w) in zip(row.summary, SUMMARY):
             value_style = style
             if title == "chg" and value[:1] in "+-":
                 direction = "radar--up" if value[0] == "+" else "radar--down"
-                value_style = self.get_component_rich_style(direction) + background
+                value_style = self.component_style(direction) + background
             segments.append(Segment(" " + value.rjust(w), value_style))
         return segments
 
-
-def _shape(lines: list[Heading | Row]) -> list[str | Key]:
-    """What decides the layout: the headings and instruments, in order."""
-    return [line.market if isinstance(line, Heading) else line.key for line in lines]
+    def _detail_segments(self) -> list[Segment]:
+        """The cursor cell in words: instrument, family, then each detector's state, worst first."""
+        row = self._selected_row()
+        if row is None or not self.families:
+            return [Segment(" no instruments yet", self.component_style("radar--detail"))]
+        family = self.families[self.cursor_column]
+        cell = row.cells[self.cursor_column]
+        head = f" {key_label(*row.key)} · {family}: "
+        if cell is None:
+            return [Segment(head + "no detector of this family", self.component_style("radar--detail"))]
+        colour = Style(color=self.component_style(f"radar--{cell.state}").color)  # no reverse here
+        return [Segment(head, self.component_style("radar--detail")),
+                Segment(f"{GLYPH[cell.state]} " + "; ".join(cell.notes), self.base_style + colour)]

@@ -10,12 +10,12 @@ class Table(DataTable, inherit_bindings=False):
     """A read-only row-cursor table: only the movement keys, with vi keys too."""
 
     BINDINGS = [
-        Binding("up,k", "cursor_up", "Previous row"),
-        Binding("down,j", "cursor_down", "Next row"),
-        Binding("pageup", "page_up", "Page up"),
-        Binding("pagedown", "page_down", "Page down"),
-        Binding("home", "scroll_top", "First row"),
-        Binding("end", "scroll_bottom", "Last row"),
+        Binding("up,k", "cursor_up", "Previous row", show=False),
+        Binding("down,j", "cursor_down", "Next row", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "scroll_top", "First row", show=False),
+        Binding("end", "scroll_bottom", "Last row", show=False),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:

@@ -1,9 +1,40 @@
-"""A one-purpose Static for text that frames re-send ten times a second."""
+"""Helpers of the widgets that redraw ten times a second: a Static that repaints only on change, and a
+style cache for Line-API widgets."""
 
 from __future__ import annotations
 
+from rich.style import Style
 from textual.content import Content
 from textual.widgets import Static
+
+
+class BaseStyleCache:
+    """For Line-API widgets: `base_style` and `component_style` are worked out once per style change rather
+    than once per line (Textual walks the DOM for them, which showed as the top cost of a repaint)."""
+
+    _base_style: Style | None = None
+    _component_styles: dict[str, Style] | None = None
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._base_style = None
+        self._component_styles = None
+
+    def component_style(self, name: str) -> Style:
+        """`get_component_rich_style(name)`, remembered until the styles change."""
+        styles = self._component_styles
+        if styles is None:
+            styles = self._component_styles = {}
+        style = styles.get(name)
+        if style is None:
+            style = styles[name] = self.get_component_rich_style(name)
+        return style
+
+    @property
+    def base_style(self) -> Style:
+        if self._base_style is None:
+            self._base_style = self.rich_style
+        return self._base_style
 
 
 class TextLine(Static):

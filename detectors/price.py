@@ -1,0 +1,325 @@
+"""Price and volume detectors: volatility and volume far above their own history, a price that jumps, and a
+price that moves on no volume (or against the flow). They read the shared one-second mid samples and
+volume buckets (detectors.features) and judge on the runtime's timer, so their per-event cost is the
+features' (a volume bucket update per trade)."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+from detectors.base import Detector, register
+from detectors.features import SAMPLE_S, MidSamples, TradeFlow
+from detectors.quantiles import MAD_TO_SIGMA, RollingQuantile
+from detectors.rules import Rule, RuleParams
+from detectors.stats import EveryGrid, RollingWindow
+
+YEAR_S = 365 * 24 * 3600
+HOLD_S = 10.0  # after an alert, the shared volatility keeps out of learning this much longer
+MEDRV = math.pi / (6.0 - 4.0 * math.sqrt(3.0) + math.pi)  # MedRV's scale: E[median of 3 |N(0,1)|^2] = 1/this
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(message)
+
+
+def annualised_pct(sigma_bps: float) -> float:
+    """A one-second volatility in bps as an annualised percentage."""
+    return sigma_bps * math.sqrt(YEAR_S) / 100.0
+
+
+@dataclass(frozen=True)
+class VolatilitySpikeParams(RuleParams):
+    window_s: float = 4.0  # realised volatility over this long of half-second returns (median-of-3, so one jump is
+    # not volatility) ...
+    min_ticks: float = 1.0  # ... moving the price at least this many ticks a second: a tick-bound book's
+    # bid-ask flicker is not volatility
+    threshold_ratio: float = 3.0  # warning: volatility at least this multiple of its own rolling quantile ...
+    critical_ratio: float = 6.0  # ... critical at this multiple
+    quantile: float = 0.95  # ... the quantile of its history it is compared with
+    history_s: float = 300.0  # of history
+    warmup_s: float = 60.0
+    zscore: float | None = 3.0  # robust z (median / MAD) of the volatility against its history
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check(self.window_s >= 3 * SAMPLE_S, f"window_s must be at least {3 * SAMPLE_S:g}")
+        _check(1 < self.threshold_ratio <= self.critical_ratio, "need 1 < threshold_ratio <= critical_ratio")
+        _check(0 < self.quantile < 1, "quantile must be between 0 and 1")
+        _check(0 < self.warmup_s <= self.history_s, "need 0 < warmup_s <= history_s")
+
+
+@register
+class VolatilitySpike(Detector):
+    """Realised volatility (MedRV of half-second mid returns) far above its own rolling 95th percentile."""
+
+    kind = "volatility_spike"
+    family = "price"
+    params_type = VolatilitySpikeParams
+
+    def __init__(self, context, params: VolatilitySpikeParams) -> None:
+        super().__init__(context, params)
+        self.mids = context.feature(MidSamples)
+        self.mids.listeners.append(self.on_sample)
+        self.last3: deque[float] = deque(maxlen=3)  # |return| of the last three samples
+        samples = max(2, round(params.window_s / SAMPLE_S))
+        self.medsq = RollingWindow(samples, samples)  # squared medians of three
+        self.history = RollingQuantile(round(params.history_s / SAMPLE_S), round(params.warmup_s / SAMPLE_S))
+        self.rule = Rule.from_params(self.signal, self.describe, params.threshold_ratio, params.critical_ratio,
+                                     params)
+        self._vol = self._reference = 0.0
+
+    def warmup_progress(self) -> tuple[int, int] | None:
+        return None if self.history.ready else (self.history.count, self.history.warmup)
+
+    def describe(self, ratio: float, threshold: float, z: float | None) -> tuple[str, dict]:
+        vol, ref = annualised_pct(self._vol), annualised_pct(self._reference)
+        if not self.rule.active:
+            return f"volatility back to {vol:.0f}% annualised", {}
+        return (f"realised volatility {vol:.0f}% annualised = {ratio:.1f}x its p{self.params.quantile * 100:g} "
+                f"{ref:.0f}%, z {z:.1f}", {"volatility_pct": vol, "reference_pct": ref})
+
+    def on_sample(self, ts: float, mid: float, r: float) -> None:
+        last3 = self.last3
+        last3.append(abs(r))
+        if len(last3) < 3:
+            return
+        a, b, c = last3
+        median = max(min(a, b), min(max(a, b), c))
+        self.medsq.add(median * median)
+        if not self.medsq.ready:
+            return
+        # per root second; float error can dip a mean of squares below 0
+        vol = math.sqrt(MEDRV * max(self.medsq.mean, 0.0) / SAMPLE_S)
+        self._vol = vol
+        history, rule = self.history, self.rule
+        if history.ready and self.mids.ready:
+            reference = max(history.quantile(self.params.quantile), self.mids.sigma_bps)
+            self._reference = reference
+            ratio = vol / reference if vol >= self._min_bps(mid) else 0.0
+            if ratio >= rule.threshold or rule.engaged:  # the MAD costs more: only when it can matter
+                scale = max(MAD_TO_SIGMA * history.mad(), 0.25 * reference)
+                rule.update(ts, ratio, (vol - history.median()) / scale)
+        else:
+            rule.skip(ts, None)
+        if rule.engaged:
+            self.mids.hold(ts + HOLD_S)
+        else:
+            history.add(vol)
+
+    def _min_bps(self, mid: float) -> float:
+        return self.params.min_ticks * self.instrument.tick_size / mid * 1e4 / math.sqrt(SAMPLE_S)
+
+    def reset(self) -> None:
+        self.last3.clear()
+        self.medsq.reset()
+        self.history.reset()
+        self.rule.reset()
+
+
+@dataclass(frozen=True)
+class VolumeSpikeParams(RuleParams):
+    period_s: float = 3.0  # traded quantity over this many seconds (whole seconds, so 3 to 4) ...
+    periods: int = 100  # ... against the average of this many past periods
+    warmup: int = 20  # periods before it alerts
+    threshold_ratio: float = 5.0  # warning at this multiple of the average (and z above zscore)
+    critical_ratio: float = 15.0
+    zscore: float | None = 5.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check(self.period_s >= 1, "period_s must be at least 1")
+        _check(self.periods >= 2 and 1 <= self.warmup <= self.periods, "need periods >= 2 and 1 <= warmup <= periods")
+        _check(1 < self.threshold_ratio <= self.critical_ratio, "need 1 < threshold_ratio <= critical_ratio")
+
+
+@register
+class VolumeSpike(Detector):
+    """Volume of the last period far above the average of past periods (and z-score), judged every tick."""
+
+    kind = "volume_spike"
+    family = "price"
+    params_type = VolumeSpikeParams
+
+    def __init__(self, context, params: VolumeSpikeParams) -> None:
+        super().__init__(context, params)
+        self.flow = context.feature(TradeFlow)
+        self.history = RollingWindow(params.periods, params.warmup)
+        self.grid = EveryGrid(params.period_s)
+        self.rule = Rule.from_params(self.signal, self.describe, params.threshold_ratio, params.critical_ratio,
+                                     params)
+        self._volume = 0.0
+
+    def warmup_progress(self) -> tuple[int, int] | None:
+        return None if self.history.ready else (self.history.count, self.history.warmup)
+
+    def describe(self, ratio: float, threshold: float, z: float | None) -> tuple[str, dict]:
+        period = self.params.period_s
+        if not self.rule.active:
+            return f"volume back to {ratio:.1f}x its average", {}
+        return (f"volume {self._volume:g} in {period:g} s = {ratio:.1f}x its average {self.history.mean:g}, "
+                f"z {z:.1f}", {"volume": self._volume, "average": self.history.mean})
+
+    def on_tick(self, now: float) -> None:
+        if not self.flow.buckets or self.book_quiet(now, self.params.period_s):
+            return
+        volume = self._volume = self.flow.volume(now, self.params.period_s)
+        history, rule = self.history, self.rule
+        if history.ready:
+            mean = history.mean
+            if mean > 0:
+                rule.update(now, volume / mean, history.zscore(volume, floor=0.1 * mean))
+        else:
+            rule.skip(now, None)
+        if self.grid.due(now) and not rule.engaged:
+            history.add(volume)
+
+    def reset(self) -> None:
+        self.history.reset()
+        self.grid.reset()
+        self.rule.reset()
+
+
+@dataclass(frozen=True)
+class PriceGapParams(RuleParams):
+    threshold_bps: float = 10.0  # warning: mid moved at least this far within horizon_s ...
+    critical_bps: float = 50.0
+    zscore: float | None = 8.0  # ... and this many standard deviations of a scale_s move (a minute: natural
+    # jumps of a few minute-sigmas stay quiet; after a silence the scale grows with the time elapsed)
+    horizon_s: float = 1.0
+    scale_s: float = 60.0
+    persist_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check(0 < self.threshold_bps <= self.critical_bps, "need 0 < threshold_bps <= critical_bps")
+        _check(self.horizon_s > 0 and self.scale_s > 0, "horizon_s and scale_s must be positive")
+
+
+@register
+class PriceGap(Detector):
+    """The mid jumps further in a second than a minute normally takes it (or after a silence, the time since).
+    Judged every tick (0.5 s) against the sample a horizon ago."""
+
+    kind = "price_gap"
+    family = "price"
+    params_type = PriceGapParams
+
+    def __init__(self, context, params: PriceGapParams) -> None:
+        super().__init__(context, params)
+        self.mids = context.feature(MidSamples)
+        self.rule = Rule.from_params(self.signal, self.describe, params.threshold_bps, params.critical_bps, params)
+        self._move = 0.0
+        self._from = 0.0
+
+    def warmup_progress(self) -> tuple[int, int] | None:
+        variance = self.mids.slow_variance
+        return None if variance.ready else (variance.count, variance.warmup)
+
+    def describe(self, size: float, threshold: float, z: float | None) -> tuple[str, dict]:
+        if not self.rule.active:
+            return "price settled", {}
+        direction = "up" if self._move > 0 else "down"
+        return (f"price gapped {direction} {size:.1f} bps from {self._from:g}, {z:.1f} sigmas of a "
+                f"{self.params.scale_s:g} s move", {"move_bps": self._move, "from": self._from})
+
+    def on_tick(self, now: float) -> None:
+        mids = self.mids
+        if not mids.ready:
+            if mids.recent:
+                self.rule.skip(now, None)
+            return
+        book = self.context.book
+        mid = book.mid() if book.in_sync else None
+        ts, p, rule = now, self.params, self.rule
+        reference = mids.mid_at(ts - p.horizon_s)
+        if mid is None or not mid > 0 or reference is None:
+            return
+        move = math.log(mid / reference[1]) * 1e4
+        sigma = mids.slow_sigma_bps * math.sqrt(max(ts - reference[0], p.scale_s))
+        self._move, self._from = move, reference[1]
+        rule.update(ts, abs(move), abs(move) / sigma)
+        if rule.engaged:
+            mids.hold(ts + HOLD_S)
+
+    def reset(self) -> None:
+        self.rule.reset()
+
+
+@dataclass(frozen=True)
+class DivergenceParams(RuleParams):
+    window_s: float = 2.0  # price move and volume over this many seconds (whole seconds, so 2 to 3)
+    threshold_bps: float = 10.0  # warning: the move is at least this large ...
+    critical_bps: float = 50.0
+    zscore: float | None = 4.0  # ... and this many standard deviations of a window_s move ...
+    quiet_ratio: float = 0.5  # ... on volume under this share of normal (price moves on no volume) ...
+    surge_ratio: float = 3.0  # ... or on volume this multiple of normal ...
+    against_imbalance: float = 0.3  # ... whose aggressor imbalance leans this far against the move
+    history: int = 300  # samples (seconds) of window volume for "normal"
+    warmup: int = 30
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check(self.window_s >= 1, "window_s must be at least 1")
+        _check(0 < self.threshold_bps <= self.critical_bps, "need 0 < threshold_bps <= critical_bps")
+        _check(0 < self.quiet_ratio < 1 < self.surge_ratio, "need 0 < quiet_ratio < 1 < surge_ratio")
+        _check(0 < self.against_imbalance <= 1, "against_imbalance must be in (0, 1]")
+        _check(self.history >= 2 and 1 <= self.warmup <= self.history, "need history >= 2 and 1 <= warmup <= history")
+
+
+@register
+class PriceVolumeDivergence(Detector):
+    """Price moves on no volume, or volume surges while price moves against the side doing the trading."""
+
+    kind = "price_volume_divergence"
+    family = "price"
+    params_type = DivergenceParams
+
+    def __init__(self, context, params: DivergenceParams) -> None:
+        super().__init__(context, params)
+        self.mids = context.feature(MidSamples)
+        self.flow = context.feature(TradeFlow)
+        self.mids.listeners.append(self.on_sample)
+        self.history = RollingWindow(params.history, params.warmup)
+        self.rule = Rule.from_params(self.signal, self.describe, params.threshold_bps, params.critical_bps, params)
+        self._ratio = self._imbalance = self._move = 0.0
+
+    def warmup_progress(self) -> tuple[int, int] | None:
+        return None if self.history.ready else (self.history.count, self.history.warmup)
+
+    def describe(self, size: float, threshold: float, z: float | None) -> tuple[str, dict]:
+        if not self.rule.active:
+            return "price and volume agree again", {}
+        evidence = {"move_bps": self._move, "volume_ratio": self._ratio, "imbalance": self._imbalance}
+        window = self.params.window_s
+        if self._ratio <= self.params.quiet_ratio:
+            return (f"price moved {self._move:+.1f} bps in {window:g} s on {self._ratio:.0%} of normal volume, "
+                    f"z {z:.1f}", evidence)
+        return (f"price moved {self._move:+.1f} bps in {window:g} s against {self._imbalance:+.0%} aggressor "
+                f"imbalance on {self._ratio:.1f}x volume, z {z:.1f}", evidence)
+
+    def on_sample(self, ts: float, mid: float, r: float) -> None:
+        p, history, rule = self.params, self.history, self.rule
+        buy, sell, _ = self.flow.window(ts, p.window_s)
+        volume = buy + sell
+        reference = self.mids.mid_at(ts - p.window_s)
+        if not (history.ready and self.mids.ready) or reference is None:
+            rule.skip(ts, None)
+        elif history.mean > 0:
+            move = self._move = math.log(mid / reference[1]) * 1e4
+            ratio = self._ratio = volume / history.mean
+            imbalance = self._imbalance = (buy - sell) / volume if volume > 0 else 0.0
+            quiet = ratio <= p.quiet_ratio
+            against = ratio >= p.surge_ratio and imbalance * math.copysign(1.0, move) <= -p.against_imbalance
+            z = abs(move) / (self.mids.slow_sigma_bps * math.sqrt(p.window_s))
+            rule.update(ts, abs(move) if quiet or against else 0.0, z)
+        if rule.engaged:
+            self.mids.hold(ts + HOLD_S)
+        else:
+            history.add(volume)
+
+    def reset(self) -> None:
+        self.history.reset()
+        self.rule.reset()
