@@ -17,7 +17,7 @@ run: $(STAMP)
 	$(BIN)/watchfloor $(ARGS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/watchfloor bench $(ARGS)

@@ -345,6 +345,8 @@ class WatchfloorApp(App):
         if not quoting:
             self.exit()
             return
+        if isinstance(self.screen, ConfirmScreen):
+            return  # ctrl+c again while the question is open: it still wants an answer
 
         def answered(yes: bool | None) -> None:
             if yes:

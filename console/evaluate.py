@@ -308,24 +308,17 @@ def _recording(text: str) -> Path:
     return path
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}")
-    return value
+def _at_least(convert: type, least: float, what: str):
+    """An argparse type: `convert` the text, which must come to at least `least`."""
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not value >= least:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+    return parse
 
 
 def add_parser(sub) -> None:
@@ -336,14 +329,15 @@ def add_parser(sub) -> None:
                         help="recordings with label events (default: the simulator with an injection suite)")
     parser.add_argument("--config", type=Path, default=argparse.SUPPRESS,
                         help="configuration file (default: the bundled config.yaml)")
-    parser.add_argument("--rounds", type=_count, default=1, help="injections of every kind (default 1)")
+    parser.add_argument("--rounds", type=_at_least(int, 1, "a positive whole number"), default=1,
+                        help="injections of every kind (default 1)")
     parser.add_argument("--kinds", type=_kinds, help="only these scenario kinds, comma separated")
     parser.add_argument("--config-scenarios", action="store_true",
                         help="inject the config's sim.scenarios instead of the suite")
     parser.add_argument("--seed", type=int, default=argparse.SUPPRESS, help="simulator seed (overrides the config)")
-    parser.add_argument("--duration", type=_seconds, default=argparse.SUPPRESS,
+    parser.add_argument("--duration", type=_at_least(float, 0.0, "a number of seconds"), default=argparse.SUPPRESS,
                         help="market seconds to simulate (default: until the last injection is over)")
-    parser.add_argument("--grace", type=_seconds, default=GRACE_S,
+    parser.add_argument("--grace", type=_at_least(float, 0.0, "a number of seconds"), default=GRACE_S,
                         help=f"seconds after a label's end an alert still counts (default {GRACE_S:g})")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--check", action="store_true",

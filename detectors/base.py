@@ -65,6 +65,7 @@ class InstrumentContext:
     venue_freshness_s: float = 5.0
     market: MarketView | None = None
     features: dict[type, Watcher] = field(default_factory=dict)
+    alerting: set[str] = field(default_factory=set)  # kinds with an alert open on this instrument now
     last_event: Callable[[], float] | None = None  # the runtime's market time of this instrument's last event
     event_count: Callable[[], int] | None = None  # the runtime's count of this instrument's events
 
@@ -106,6 +107,10 @@ class Detector(Watcher):
 
     def signal(self, ts: float, severity: str | None, value: float = 0.0, threshold: float = 0.0,
                zscore: float | None = None, message: str = "", **evidence: Any) -> None:
+        if severity is None:
+            self.context.alerting.discard(self.kind)
+        else:
+            self.context.alerting.add(self.kind)
         self._sink(Signal(ts, self.venue, self.symbol, self.kind, severity, value, threshold, zscore,
                           message, evidence))
 

@@ -25,6 +25,31 @@ SLOW_S = 10.0  # the slow volatility is measured on returns over this many secon
 Listener = Callable[[float, float, float], None]  # (ts, mid, return in bps since the previous sample)
 
 
+class TopOfBook(Watcher):
+    """The best bid and ask as of a tick, read from the book once however many detectors ask."""
+
+    def __init__(self, context: InstrumentContext) -> None:
+        self.book = context.book
+        self._at = math.nan
+        self._quote: tuple[float, float] | None = None
+
+    def quote(self, now: float) -> tuple[float, float] | None:
+        """(bid, ask) of an in-sync, two-sided book (possibly crossed); None otherwise."""
+        if now != self._at:
+            book = self.book
+            bids, asks = book.bids, book.asks
+            self._quote = (bids.peekitem(-1)[0], asks.peekitem(0)[0]) if bids and asks and book.in_sync else None
+            self._at = now
+        return self._quote
+
+    def mid(self, now: float) -> float | None:
+        quote = self.quote(now)
+        if quote is None:
+            return None
+        mid = (quote[0] + quote[1]) / 2.0
+        return mid if mid > 0 else None
+
+
 class MidSamples(Watcher):
     """The mid twice a second (on the runtime's timer), the returns between samples, and volatilities (bps
     per root second) that jumps cannot inflate: returns are clipped at 10 sigmas before they count. A
@@ -37,6 +62,7 @@ class MidSamples(Watcher):
 
     def __init__(self, context: InstrumentContext) -> None:
         self.book = context.book
+        self.top = context.feature(TopOfBook)
         self.held_until = -math.inf
         self.grid = EveryGrid(SAMPLE_S)
         self.recent: deque[tuple[float, float]] = deque()  # (ts, mid), oldest first, KEEP_S of them
@@ -61,10 +87,10 @@ class MidSamples(Watcher):
 
     def on_tick(self, now: float) -> None:
         book, recent = self.book, self.recent
-        if now < self.grid.next_ts or not book.in_sync or (recent and book.last_ts <= recent[-1][0]):
+        if now < self.grid.next_ts or (recent and book.last_ts <= recent[-1][0]):
             return
-        mid = book.mid()
-        if mid is None or not mid > 0:
+        mid = self.top.mid(now)
+        if mid is None:
             return
         self.grid.due(now)  # only a sample moves the grid on: a replay samples at the same times
         ts = now
@@ -173,6 +199,7 @@ class NearDepth(Watcher):
 
     def __init__(self, context: InstrumentContext) -> None:
         self.book = context.book
+        self.top = context.feature(TopOfBook)
         self._last: tuple[float, float, float | None] = (math.nan, math.nan, None)  # (now, band, depth)
 
     def thinner_side(self, now: float, band_bps: float) -> float | None:
@@ -180,11 +207,10 @@ class NearDepth(Watcher):
         last_now, last_band, depth = self._last
         if now == last_now and band_bps == last_band:
             return depth
-        book = self.book
-        bids, asks = book.bids, book.asks
+        bids, asks = self.book.bids, self.book.asks
+        mid = self.top.mid(now)
         depth = None
-        if bids and asks and book.in_sync:
-            mid = (bids.peekitem(-1)[0] + asks.peekitem(0)[0]) / 2.0
+        if mid is not None:
             band = mid * band_bps / 1e4
             bid_qty = sum(map(bids.__getitem__, bids.keys()[bids.bisect_left(mid - band):]))
             ask_qty = sum(map(asks.__getitem__, asks.keys()[:asks.bisect_right(mid + band)]))

@@ -25,6 +25,7 @@ class MarketView:
         self.by_underlying: dict[str, list[Listing]] = {}
         self._siblings: dict[str, list[Listing]] = {}  # instrument key -> its siblings, rebuilt on every add
         self._elsewhere: dict[str, bool] = {}  # instrument key -> its symbol is listed on another venue
+        self._mids: dict[int, tuple[float, float | None]] = {}  # id(book) -> (tick time, mid then)
 
     def add(self, instrument: InstrumentSettings, book: OrderBook) -> None:
         self.by_underlying.setdefault(underlying(instrument.symbol), []).append((instrument, book))
@@ -40,6 +41,18 @@ class MarketView:
                                            self.by_underlying.get(underlying(instrument.symbol), ())
                                            if listing[0].key != key]
         return found
+
+    def mid(self, book: OrderBook, now: float, stale_s: float) -> float | None:
+        """A live book's mid as of tick `now`, computed once however many siblings ask; None when the book is
+        out of sync, one-sided or has not updated for `stale_s` (a frozen price is not a price)."""
+        cached = self._mids.get(id(book))
+        if cached is not None and cached[0] == now:
+            return cached[1]
+        mid = book.mid() if book.in_sync and now - book.last_ts <= stale_s else None
+        if mid is not None and not mid > 0:
+            mid = None
+        self._mids[id(book)] = (now, mid)
+        return mid
 
     def listed_elsewhere(self, instrument: InstrumentSettings) -> bool:
         """The same symbol trades on another venue too."""

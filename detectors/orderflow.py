@@ -42,7 +42,6 @@ class Tracked:
     away_ticks: float
     filled: float = 0.0
     opposite_qty: float = 0.0  # taken on the other side while it rested (by its account, when known)
-    opposite_passive: float = 0.0  # its account's passive fills on the other side meanwhile (L3 only)
     opposite_ts: float | None = None  # when the other side last traded (as counted above)
     layers: int = 1  # most large orders its account had resting on the same side meanwhile
 
@@ -123,14 +122,11 @@ class LargeOrders(Watcher):
     # -- L3 -------------------------------------------------------------------------------------------
     def on_order(self, book: OrderBook, event: OrderEvent) -> None:
         """The hot path (most events are orders): an ordinary add or an untracked cancel costs two tests."""
-        action = event.action
-        if action == "add":
+        if event.action == "add":
             if event.qty >= self.large or event.ts >= self.grid.next_ts:
                 self._add(book, event)
-        elif action != "modify":
-            order = self.orders.get(event.order_id)
-            if order is not None:
-                self._resolve(order, event)
+        elif event.order_id in self.orders:
+            self._resolve(self.orders[event.order_id], event)
 
     def _add(self, book: OrderBook, event: OrderEvent) -> None:
         if not self.l3:
@@ -141,10 +137,12 @@ class LargeOrders(Watcher):
                                                       event.qty, event.qty / self.usual)
 
     def _resolve(self, order: Tracked, event: OrderEvent) -> None:
-        """A cancel or fill of a tracked order."""
+        """A cancel, fill or modify of a tracked order (a modify changes nothing tracked)."""
         if event.action == "cancel":
             del self.orders[event.order_id]
             self._ended(order, event.ts)
+            return
+        if event.action != "fill":
             return
         order.filled += event.qty
         if order.filled >= order.qty:
@@ -165,15 +163,14 @@ class LargeOrders(Watcher):
         stacks = self.by_account
         if not stacks:
             return
-        if self.l3:
-            for account, side in ((event.buyer, "buy"), (event.seller, "sell")):
-                for order in stacks.get(account, ()) if account is not None else ():
-                    if order.side != side:
+        if self.l3:  # the aggressor's large orders resting on the side it just took against
+            taker = event.buyer if event.side == "buy" else event.seller
+            stack = stacks.get(taker) if taker is not None else None
+            if stack:
+                for order in stack:
+                    if order.side != event.side:
                         order.opposite_ts = event.ts
-                        if side == event.side:
-                            order.opposite_qty += event.qty
-                        else:
-                            order.opposite_passive += event.qty
+                        order.opposite_qty += event.qty
             return
         aggressor_hits = "sell" if event.side == "buy" else "buy"  # the resting side a trade takes from
         for order in stacks.get(None, ()):

@@ -12,17 +12,12 @@ from dataclasses import dataclass
 from detectors.base import Detector, register
 from detectors.features import SAMPLE_S, MidSamples, TradeFlow
 from detectors.quantiles import MAD_TO_SIGMA, RollingQuantile
-from detectors.rules import Rule, RuleParams
+from detectors.rules import Rule, RuleParams, check, check_history
 from detectors.stats import EveryGrid, RollingWindow
 
 YEAR_S = 365 * 24 * 3600
 HOLD_S = 10.0  # after an alert, the shared volatility keeps out of learning this much longer
 MEDRV = math.pi / (6.0 - 4.0 * math.sqrt(3.0) + math.pi)  # MedRV's scale: E[median of 3 |N(0,1)|^2] = 1/this
-
-
-def _check(condition: bool, message: str) -> None:
-    if not condition:
-        raise ValueError(message)
 
 
 def annualised_pct(sigma_bps: float) -> float:
@@ -36,7 +31,7 @@ class VolatilitySpikeParams(RuleParams):
     # not volatility) ...
     min_ticks: float = 1.0  # ... moving the price at least this many ticks a second: a tick-bound book's
     # bid-ask flicker is not volatility
-    threshold_ratio: float = 3.0  # warning: volatility at least this multiple of its own rolling quantile ...
+    threshold_ratio: float = 4.0  # warning: volatility at least this multiple of its own rolling quantile ...
     critical_ratio: float = 6.0  # ... critical at this multiple
     quantile: float = 0.95  # ... the quantile of its history it is compared with
     history_s: float = 300.0  # of history
@@ -45,10 +40,10 @@ class VolatilitySpikeParams(RuleParams):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check(self.window_s >= 3 * SAMPLE_S, f"window_s must be at least {3 * SAMPLE_S:g}")
-        _check(1 < self.threshold_ratio <= self.critical_ratio, "need 1 < threshold_ratio <= critical_ratio")
-        _check(0 < self.quantile < 1, "quantile must be between 0 and 1")
-        _check(0 < self.warmup_s <= self.history_s, "need 0 < warmup_s <= history_s")
+        check(self.window_s >= 3 * SAMPLE_S, f"window_s must be at least {3 * SAMPLE_S:g}")
+        check(1 < self.threshold_ratio <= self.critical_ratio, "need 1 < threshold_ratio <= critical_ratio")
+        check(0 < self.quantile < 1, "quantile must be between 0 and 1")
+        check(0 < self.warmup_s <= self.history_s, "need 0 < warmup_s <= history_s")
 
 
 @register
@@ -66,10 +61,11 @@ class VolatilitySpike(Detector):
         self.last3: deque[float] = deque(maxlen=3)  # |return| of the last three samples
         samples = max(2, round(params.window_s / SAMPLE_S))
         self.medsq = RollingWindow(samples, samples)  # squared medians of three
-        self.history = RollingQuantile(round(params.history_s / SAMPLE_S), round(params.warmup_s / SAMPLE_S))
+        self.history = RollingQuantile(round(params.history_s), round(params.warmup_s))  # one a second
+        self.grid = EveryGrid(1.0)
         self.rule = Rule.from_params(self.signal, self.describe, params.threshold_ratio, params.critical_ratio,
                                      params)
-        self._vol = self._reference = 0.0
+        self._vol = self._reference = self._quantile = 0.0
 
     def warmup_progress(self) -> tuple[int, int] | None:
         return None if self.history.ready else (self.history.count, self.history.warmup)
@@ -96,8 +92,7 @@ class VolatilitySpike(Detector):
         self._vol = vol
         history, rule = self.history, self.rule
         if history.ready and self.mids.ready:
-            reference = max(history.quantile(self.params.quantile), self.mids.sigma_bps)
-            self._reference = reference
+            reference = self._reference = max(self._quantile, self.mids.sigma_bps)
             ratio = vol / reference if vol >= self._min_bps(mid) else 0.0
             if ratio >= rule.threshold or rule.engaged:  # the MAD costs more: only when it can matter
                 scale = max(MAD_TO_SIGMA * history.mad(), 0.25 * reference)
@@ -106,8 +101,9 @@ class VolatilitySpike(Detector):
             rule.skip(ts, None)
         if rule.engaged:
             self.mids.hold(ts + HOLD_S)
-        else:
+        elif self.grid.due(ts):  # the history learns once a second: half-second neighbours say the same
             history.add(vol)
+            self._quantile = history.quantile(self.params.quantile)
 
     def _min_bps(self, mid: float) -> float:
         return self.params.min_ticks * self.instrument.tick_size / mid * 1e4 / math.sqrt(SAMPLE_S)
@@ -116,28 +112,31 @@ class VolatilitySpike(Detector):
         self.last3.clear()
         self.medsq.reset()
         self.history.reset()
+        self.grid.reset()
         self.rule.reset()
 
 
 @dataclass(frozen=True)
 class VolumeSpikeParams(RuleParams):
-    period_s: float = 3.0  # traded quantity over this many seconds (whole seconds, so 3 to 4) ...
-    periods: int = 100  # ... against the average of this many past periods
-    warmup: int = 20  # periods before it alerts
-    threshold_ratio: float = 5.0  # warning at this multiple of the average (and z above zscore)
-    critical_ratio: float = 15.0
-    zscore: float | None = 5.0
+    period_s: float = 2.0  # traded quantity over this many seconds (whole seconds, so 2 to 3) ...
+    quantile: float = 0.99  # ... against this quantile of past periods' volume: real volume is heavy-tailed
+    threshold_ratio: float = 8.0  # (10x the average for a few seconds is routine on a busy pair), so a spike is
+    critical_ratio: float = 15.0  # measured against its own tail: warning at this multiple of the quantile ...
+    zscore: float | None = 6.0  # ... and this robust z (median / MAD)
+    periods: int = 200  # periods of history
+    warmup: int = 40  # periods before it alerts
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check(self.period_s >= 1, "period_s must be at least 1")
-        _check(self.periods >= 2 and 1 <= self.warmup <= self.periods, "need periods >= 2 and 1 <= warmup <= periods")
-        _check(1 < self.threshold_ratio <= self.critical_ratio, "need 1 < threshold_ratio <= critical_ratio")
+        check(self.period_s >= 1, "period_s must be at least 1")
+        check(0 < self.quantile < 1, "quantile must be between 0 and 1")
+        check_history(self.periods, self.warmup, "periods")
+        check(1 < self.threshold_ratio <= self.critical_ratio, "need 1 < threshold_ratio <= critical_ratio")
 
 
 @register
 class VolumeSpike(Detector):
-    """Volume of the last period far above the average of past periods (and z-score), judged every tick."""
+    """Volume of the last period far above the tail (99th percentile) of past periods, judged every tick."""
 
     kind = "volume_spike"
     family = "price"
@@ -146,21 +145,22 @@ class VolumeSpike(Detector):
     def __init__(self, context, params: VolumeSpikeParams) -> None:
         super().__init__(context, params)
         self.flow = context.feature(TradeFlow)
-        self.history = RollingWindow(params.periods, params.warmup)
+        self.history = RollingQuantile(params.periods, params.warmup)
         self.grid = EveryGrid(params.period_s)
         self.rule = Rule.from_params(self.signal, self.describe, params.threshold_ratio, params.critical_ratio,
                                      params)
-        self._volume = 0.0
+        self._volume = self._tail = self._median = 0.0
 
     def warmup_progress(self) -> tuple[int, int] | None:
         return None if self.history.ready else (self.history.count, self.history.warmup)
 
     def describe(self, ratio: float, threshold: float, z: float | None) -> tuple[str, dict]:
-        period = self.params.period_s
+        period, q = self.params.period_s, self.params.quantile * 100
         if not self.rule.active:
-            return f"volume back to {ratio:.1f}x its average", {}
-        return (f"volume {self._volume:g} in {period:g} s = {ratio:.1f}x its average {self.history.mean:g}, "
-                f"z {z:.1f}", {"volume": self._volume, "average": self.history.mean})
+            return f"volume back to {ratio:.1f}x its p{q:g}", {}
+        return (f"volume {self._volume:g} in {period:g} s = {ratio:.1f}x its p{q:g} {self._tail:g} "
+                f"({self._volume / max(self._median, 1e-12):.0f}x the median), z {z:.1f}",
+                {"volume": self._volume, "tail": self._tail, "median": self._median})
 
     def on_tick(self, now: float) -> None:
         if not self.flow.buckets or self.book_quiet(now, self.params.period_s):
@@ -168,13 +168,19 @@ class VolumeSpike(Detector):
         volume = self._volume = self.flow.volume(now, self.params.period_s)
         history, rule = self.history, self.rule
         if history.ready:
-            mean = history.mean
-            if mean > 0:
-                rule.update(now, volume / mean, history.zscore(volume, floor=0.1 * mean))
+            tail = self._tail
+            quiet = rule.severity is None and rule.since is None
+            if tail > 0 and (not quiet or volume >= rule.threshold * tail):  # else a quiet rule has nothing to do
+                scale = max(MAD_TO_SIGMA * history.mad(), 0.1 * self._median, 1e-12)
+                rule.update(now, volume / tail, (volume - self._median) / scale)
         else:
             rule.skip(now, None)
-        if self.grid.due(now) and not rule.engaged:
+        if not (rule.engaged or self.context.alerting) and self.grid.due(now):
+            # while anything is wrong with the instrument its volume is not "normal": a quantile baseline
+            # would otherwise take in the last anomaly's volume and miss the next one
             history.add(volume)
+            self._tail = history.quantile(self.params.quantile)
+            self._median = history.median()
 
     def reset(self) -> None:
         self.history.reset()
@@ -194,8 +200,8 @@ class PriceGapParams(RuleParams):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check(0 < self.threshold_bps <= self.critical_bps, "need 0 < threshold_bps <= critical_bps")
-        _check(self.horizon_s > 0 and self.scale_s > 0, "horizon_s and scale_s must be positive")
+        check(0 < self.threshold_bps <= self.critical_bps, "need 0 < threshold_bps <= critical_bps")
+        check(self.horizon_s > 0 and self.scale_s > 0, "horizon_s and scale_s must be positive")
 
 
 @register
@@ -231,11 +237,10 @@ class PriceGap(Detector):
             if mids.recent:
                 self.rule.skip(now, None)
             return
-        book = self.context.book
-        mid = book.mid() if book.in_sync else None
+        mid = mids.top.mid(now)
         ts, p, rule = now, self.params, self.rule
         reference = mids.mid_at(ts - p.horizon_s)
-        if mid is None or not mid > 0 or reference is None:
+        if mid is None or reference is None:
             return
         move = math.log(mid / reference[1]) * 1e4
         sigma = mids.slow_sigma_bps * math.sqrt(max(ts - reference[0], p.scale_s))
@@ -262,11 +267,11 @@ class DivergenceParams(RuleParams):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check(self.window_s >= 1, "window_s must be at least 1")
-        _check(0 < self.threshold_bps <= self.critical_bps, "need 0 < threshold_bps <= critical_bps")
-        _check(0 < self.quiet_ratio < 1 < self.surge_ratio, "need 0 < quiet_ratio < 1 < surge_ratio")
-        _check(0 < self.against_imbalance <= 1, "against_imbalance must be in (0, 1]")
-        _check(self.history >= 2 and 1 <= self.warmup <= self.history, "need history >= 2 and 1 <= warmup <= history")
+        check(self.window_s >= 1, "window_s must be at least 1")
+        check(0 < self.threshold_bps <= self.critical_bps, "need 0 < threshold_bps <= critical_bps")
+        check(0 < self.quiet_ratio < 1 < self.surge_ratio, "need 0 < quiet_ratio < 1 < surge_ratio")
+        check(0 < self.against_imbalance <= 1, "against_imbalance must be in (0, 1]")
+        check_history(self.history, self.warmup)
 
 
 @register
@@ -283,6 +288,7 @@ class PriceVolumeDivergence(Detector):
         self.flow = context.feature(TradeFlow)
         self.mids.listeners.append(self.on_sample)
         self.history = RollingWindow(params.history, params.warmup)
+        self.grid = EveryGrid(1.0)
         self.rule = Rule.from_params(self.signal, self.describe, params.threshold_bps, params.critical_bps, params)
         self._ratio = self._imbalance = self._move = 0.0
 
@@ -301,6 +307,8 @@ class PriceVolumeDivergence(Detector):
                 f"imbalance on {self._ratio:.1f}x volume, z {z:.1f}", evidence)
 
     def on_sample(self, ts: float, mid: float, r: float) -> None:
+        if not self.grid.due(ts):
+            return  # judged once a second: volume comes in whole seconds
         p, history, rule = self.params, self.history, self.rule
         buy, sell, _ = self.flow.window(ts, p.window_s)
         volume = buy + sell
@@ -322,4 +330,5 @@ class PriceVolumeDivergence(Detector):
 
     def reset(self) -> None:
         self.history.reset()
+        self.grid.reset()
         self.rule.reset()

@@ -12,21 +12,10 @@ import math
 from dataclasses import dataclass
 
 from detectors.base import Detector, register
-from detectors.features import NearDepth
-from detectors.rules import Rule, RuleParams
+from detectors.features import NearDepth, TopOfBook
+from detectors.rules import Rule, RuleParams, check_history, check_positive
 from detectors.stats import EveryGrid, RollingWindow
 LIVE_S = 2.0  # a book updated within this long is live enough to learn from
-
-
-def _check_window(window: int, warmup: int) -> None:
-    if window < 2 or not 1 <= warmup <= window:
-        raise ValueError("need window >= 2 and 1 <= warmup <= window")
-
-
-def _check_positive(owner: object, *names: str) -> None:
-    for name in names:
-        if not getattr(owner, name) > 0:
-            raise ValueError(f"{name} must be positive")
 
 
 class _Baselined(Detector):
@@ -54,8 +43,8 @@ class SpreadWideParams(RuleParams):
         super().__post_init__()
         if self.threshold_bps <= 0 or self.critical_bps < self.threshold_bps:
             raise ValueError("need 0 < threshold_bps <= critical_bps")
-        _check_window(self.window, self.warmup)
-        _check_positive(self, "sample_s")
+        check_history(self.window, self.warmup, "window")
+        check_positive(self, "sample_s")
 
 
 @register
@@ -69,6 +58,7 @@ class SpreadWide(_Baselined):
     def __init__(self, context, params: SpreadWideParams) -> None:
         super().__init__(context, params)
         self.history = RollingWindow(params.window, params.warmup)
+        self.top = context.feature(TopOfBook)
         self.grid = EveryGrid(params.sample_s)
         self.rule = Rule.from_params(self.signal, self.describe, params.threshold_bps, params.critical_bps, params,
                                      inclusive=False)
@@ -85,15 +75,20 @@ class SpreadWide(_Baselined):
                 {"mean_bps": history.mean, "std_bps": history.std})
 
     def on_tick(self, now: float) -> None:
-        spread = self.context.book.spread_bps()
-        if spread is None or spread < 0:
-            return  # one-sided or crossed: crossed_book's business
+        quote = self.top.quote(now)
+        if quote is None or quote[0] > quote[1]:
+            return  # one-sided, out of sync or crossed: other detectors' business
+        bid, ask = quote
+        spread = (ask - bid) / (ask + bid) * 2e4
         history, rule = self.history, self.rule
-        if history.ready:
-            rule.update(now, spread, history.zscore(spread, floor=max(0.05 * history.mean, 1e-9)))
-        else:
+        quiet = rule.severity is None and rule.since is None
+        if not history.ready:
             rule.skip(now, spread)
-        if not rule.engaged and not self.book_quiet(now, LIVE_S) and self.grid.due(now):
+        elif not quiet or spread > self.params.threshold_bps:  # below the threshold a quiet rule has nothing to do
+            rule.update(now, spread, history.zscore(spread, floor=max(0.05 * history.mean, 1e-9)))
+            quiet = rule.severity is None and rule.since is None
+        if quiet and now >= self.grid.next_ts and not self.book_quiet(now, LIVE_S):
+            self.grid.due(now)
             history.add(spread)  # an anomaly must not teach the baseline that it is normal
 
 
@@ -110,7 +105,7 @@ class DepthFloorParams(RuleParams):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_positive(self, "band_bps", "floor", "critical_floor", "sample_s")
+        check_positive(self, "band_bps", "floor", "critical_floor", "sample_s")
         if self.critical_floor > self.floor:
             raise ValueError("need critical_floor <= floor")
 
@@ -151,7 +146,7 @@ class DepthFloor(Detector):
 @dataclass(frozen=True)
 class BookDepletionParams(RuleParams):
     band_bps: float = 10.0  # near-touch depth: the levels within this distance of mid
-    threshold_ratio: float = 0.2  # warning when depth falls under this share of its rolling (geometric) mean ...
+    threshold_ratio: float = 0.15  # warning when depth falls under this share of its rolling (geometric) mean ...
     critical_ratio: float = 0.08  # ... critical under this share
     zscore: float | None = 3.0  # ... and log-depth this many standard deviations under its mean
     window: int = 300  # samples of history
@@ -162,10 +157,10 @@ class BookDepletionParams(RuleParams):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_positive(self, "band_bps", "sample_s")
+        check_positive(self, "band_bps", "sample_s")
         if not 0 < self.critical_ratio <= self.threshold_ratio < 1:
             raise ValueError("need 0 < critical_ratio <= threshold_ratio < 1")
-        _check_window(self.window, self.warmup)
+        check_history(self.window, self.warmup, "window")
 
 
 @register
@@ -243,6 +238,7 @@ class CrossedBook(Detector):
     def __init__(self, context, params: CrossedBookParams) -> None:
         super().__init__(context, params)
         self.rule = Rule.from_params(self.signal, self.describe, params.threshold_bps, params.critical_bps, params)
+        self.top = context.feature(TopOfBook)
         self._bid = self._ask = 0.0  # a locked book (bid = ask) counts: the rule is inclusive
 
     def describe(self, crossed: float, threshold: float, z: float | None) -> tuple[str, dict]:
@@ -252,11 +248,10 @@ class CrossedBook(Detector):
                 {"bid": self._bid, "ask": self._ask})
 
     def on_tick(self, now: float) -> None:
-        book = self.context.book
-        bids, asks = book.bids, book.asks
-        if not bids or not asks or not book.in_sync:
+        quote = self.top.quote(now)
+        if quote is None:
             return
-        bid, ask = bids.peekitem(-1)[0], asks.peekitem(0)[0]
+        bid, ask = quote
         if bid < ask and not self.rule.engaged:
             return  # the common case, decided without a division
         self._bid, self._ask = bid, ask

@@ -24,6 +24,22 @@ Emit = Callable[..., None]  # Detector.signal
 _BIG = 1e308
 
 
+def check(condition: bool, message: str) -> None:
+    """Settings validation: the config loader reports the ValueError as one line naming the key's place."""
+    if not condition:
+        raise ValueError(message)
+
+
+def check_positive(owner: object, *names: str) -> None:
+    for name in names:
+        check(getattr(owner, name) > 0, f"{name} must be positive")
+
+
+def check_history(size: int, warmup: int, name: str = "history") -> None:
+    """A rolling history of `size` samples that starts judging after `warmup` of them."""
+    check(size >= 2 and 1 <= warmup <= size, f"need {name} >= 2 and 1 <= warmup <= {name}")
+
+
 @dataclass(frozen=True)
 class RuleParams(DetectorParams):
     """Settings every rule-driven detector has; each detector adds its thresholds and may change defaults.

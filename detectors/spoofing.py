@@ -8,14 +8,9 @@ from dataclasses import dataclass
 from detectors.base import Detector, register
 from detectors.features import TradeFlow
 from detectors.orderflow import TRACK_MULTIPLE, Episode, LargeOrders
-from detectors.rules import Rule, RuleParams
+from detectors.rules import Rule, RuleParams, check, check_history
 from detectors.quantiles import MAD_TO_SIGMA, RollingQuantile
-from detectors.stats import KeyedCounter
-
-
-def _check(condition: bool, message: str) -> None:
-    if not condition:
-        raise ValueError(message)
+from detectors.stats import EveryGrid, KeyedCounter
 
 
 @dataclass(frozen=True)
@@ -23,11 +18,14 @@ class SpoofingParams(RuleParams):
     scored = False
     size_multiple: float = 20.0  # an order this many times the usual size is large
     min_away_bps: float = 0.2  # resting at least this far behind the touch ...
-    min_away_ticks: float = 1.0  # ... and at least this many ticks
-    max_life_s: float = 5.0  # cancelled within this long ...
-    passive_counts: bool = False  # ... while its owner traded the other side aggressively; true: passive fills
-    # count too (they also catch market makers' ordinary quote management) ...
+    min_away_ticks: float = 1.0  # ... and at least this many ticks ...
+    max_away_bps: float = 10.0  # ... but near enough to be seen as real interest (deep ladders are not spoofs):
+    max_away_ticks: float = 10.0  # within this many bps or this many ticks (a big-tick book's levels are wide)
+    max_life_s: float = 5.0  # cancelled within this long, while its owner traded the other side aggressively
+    # (passive fills would catch every market maker's ordinary quote management) ...
     reaction_s: float = 2.0  # ... and pulled within this long of that trading
+    l2_size_multiple: float = 50.0  # without order data (L2 levels, no owner): a level this many times the usual ...
+    l2_opposite_share: float = 0.1  # ... pulled after the other side traded at least this share of its size
     window_s: float = 30.0  # episodes of one account counted over this window
     min_episodes: int = 2  # warning at this many episodes (cancelled large orders with opposite-side trading)
     critical_episodes: int = 5
@@ -36,11 +34,11 @@ class SpoofingParams(RuleParams):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check(self.size_multiple >= TRACK_MULTIPLE, f"size_multiple must be at least {TRACK_MULTIPLE:g}")
-        _check(self.min_away_bps >= 0 and self.min_away_ticks >= 0, "min_away_bps and min_away_ticks must not be negative")
-        _check(self.max_life_s > 0 and self.window_s > 0 and self.reaction_s > 0,
-               "max_life_s, window_s and reaction_s must be positive")
-        _check(1 <= self.min_episodes <= self.critical_episodes, "need 1 <= min_episodes <= critical_episodes")
+        check(self.size_multiple >= TRACK_MULTIPLE, f"size_multiple must be at least {TRACK_MULTIPLE:g}")
+        check(self.min_away_bps >= 0 and self.min_away_ticks >= 0, "min_away_bps and min_away_ticks must not be negative")
+        check(self.max_life_s > 0 and self.window_s > 0 and self.reaction_s > 0,
+              "max_life_s, window_s and reaction_s must be positive")
+        check(1 <= self.min_episodes <= self.critical_episodes, "need 1 <= min_episodes <= critical_episodes")
 
 
 @register
@@ -64,10 +62,13 @@ class Spoofing(Detector):
 
     def qualifies(self, episode: Episode) -> bool:
         p, order = self.params, episode.order
+        if order.account is None and (order.size_multiple < p.l2_size_multiple
+                                      or order.opposite_qty < p.l2_opposite_share * order.qty):
+            return False  # public L2 books flicker with big passive ladders: only blatant cases count
         return (order.size_multiple >= p.size_multiple and order.away_bps >= p.min_away_bps
+                and (order.away_bps <= p.max_away_bps or order.away_ticks <= p.max_away_ticks)
                 and order.away_ticks >= p.min_away_ticks and episode.life_s <= p.max_life_s
-                and (order.opposite_qty > 0 or (p.passive_counts and order.opposite_passive > 0))
-                and order.opposite_ts is not None and episode.ts - order.opposite_ts <= p.reaction_s)
+                and order.opposite_qty > 0 and episode.ts - order.opposite_ts <= p.reaction_s)
 
     def describe(self, count: float, threshold: float, z: float | None) -> tuple[str, dict]:
         if not self.rule.active:
@@ -110,7 +111,7 @@ class LayeringParams(SpoofingParams):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check(self.min_layers >= 2, "min_layers must be at least 2")
+        check(self.min_layers >= 2, "min_layers must be at least 2")
 
 
 @register
@@ -137,14 +138,14 @@ class QuoteStuffingParams(RuleParams):
     critical_ratio: float = 20.0
     zscore: float | None = 4.0  # ... and this robust z (median / MAD) ...
     max_trade_share: float = 0.05  # ... with at most this many trades per message over the same interval
-    history: int = 600  # samples (one per tick) of the message rate
-    warmup: int = 60
+    history: int = 300  # samples (one a second) of the message rate
+    warmup: int = 30
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check(1 < self.threshold_ratio <= self.critical_ratio, "need 1 < threshold_ratio <= critical_ratio")
-        _check(0 < self.max_trade_share < 1, "max_trade_share must be between 0 and 1")
-        _check(self.history >= 2 and 1 <= self.warmup <= self.history, "need history >= 2 and 1 <= warmup <= history")
+        check(1 < self.threshold_ratio <= self.critical_ratio, "need 1 < threshold_ratio <= critical_ratio")
+        check(0 < self.max_trade_share < 1, "max_trade_share must be between 0 and 1")
+        check_history(self.history, self.warmup)
 
 
 @register
@@ -165,6 +166,7 @@ class QuoteStuffing(Detector):
         self.rule = Rule.from_params(self.signal, self.describe, params.threshold_ratio, params.critical_ratio,
                                      params)
         self._last: tuple[float, int, int] | None = None  # (tick time, messages, trades) at the last tick
+        self.grid = EveryGrid(1.0)
         self._rate = self._usual = 0.0
         self._trades = 0
 
@@ -193,16 +195,18 @@ class QuoteStuffing(Detector):
         traded = self._trades = trades - last[2]
         history, rule = self.history, self.rule
         if history.ready:
-            usual = self._usual = max(history.median(), 1e-9)
+            usual = self._usual
             ratio = rate / usual if traded <= self.params.max_trade_share * sent else 0.0
             if ratio >= rule.threshold or rule.engaged:  # the MAD only when it can matter
                 rule.update(now, ratio, (rate - usual) / max(MAD_TO_SIGMA * history.mad(), 0.1 * usual))
         else:
             rule.skip(now, None)
-        if not rule.engaged:
+        if not rule.engaged and self.grid.due(now):  # the baseline learns once a second
             history.add(rate)
+            self._usual = max(history.median(), 1e-9)
 
     def reset(self) -> None:
         self.history.reset()
+        self.grid.reset()
         self._last = None
         self.rule.reset()

@@ -214,14 +214,26 @@ class TimeWindow(_Scored):
         return self._items[0] if self._items else None
 
 
-class Ewma:
+class _Counted:
+    """Ready once `count` samples reached `warmup`."""
+
+    __slots__ = ()
+
+    @property
+    def ready(self) -> bool:
+        return self.count >= self.warmup
+
+
+class Ewma(_Counted):
     """Exponentially weighted mean and variance; a sample's weight halves every `half_life` (in the units
     of the `dt` given to `add`: samples by default, or seconds when the caller passes elapsed time).
 
-    The variance is the weighted (biased) one of the same weights, updated by West's recurrence.
+    Until it has seen about a half-life of samples, the n-th sample's weight is 1/n, so the early estimate
+    is the plain average rather than the first sample's value decaying slowly. The variance is the
+    weighted (biased) one of the same weights, updated by West's recurrence.
     """
 
-    __slots__ = ("half_life", "warmup", "count", "rejected", "mean", "variance")
+    __slots__ = ("half_life", "warmup", "count", "rejected", "mean", "variance", "_dt", "_decay")
 
     def __init__(self, half_life: float, warmup: int = 1) -> None:
         if not half_life > 0:
@@ -229,6 +241,7 @@ class Ewma:
         self.half_life = half_life
         self.warmup = max(1, warmup)
         self.rejected = 0
+        self._dt, self._decay = 1.0, 1.0 - 0.5 ** (1.0 / half_life)  # the weight for the last dt seen
         self.reset()
 
     def reset(self) -> None:
@@ -243,17 +256,15 @@ class Ewma:
         if self.count == 0:
             self.mean, self.variance = value, 0.0
         else:
-            alpha = 1.0 - 0.5 ** (dt / self.half_life)
+            if dt != self._dt:  # samples usually come on a grid: the power is computed once
+                self._dt, self._decay = dt, 1.0 - 0.5 ** (dt / self.half_life)
+            alpha = max(self._decay, 1.0 / (self.count + 1))
             diff = value - self.mean
             incr = alpha * diff
             self.mean += incr
             self.variance = (1.0 - alpha) * (self.variance + diff * incr)
         self.count += 1
         return True
-
-    @property
-    def ready(self) -> bool:
-        return self.count >= self.warmup
 
     @property
     def std(self) -> float:
@@ -265,7 +276,7 @@ class Ewma:
         return (value - self.mean) / max(self.std, floor)
 
 
-class Cusum:
+class Cusum(_Counted):
     """Two-sided tabular CUSUM over standardised samples: it accumulates evidence of a persistent shift.
 
     `add(z)` takes a sample already expressed in standard deviations from its baseline; `k` is the slack
@@ -296,10 +307,6 @@ class Cusum:
         self.lower = max(0.0, self.lower - z - self.k)
         self.count += 1
         return True
-
-    @property
-    def ready(self) -> bool:
-        return self.count >= self.warmup
 
     @property
     def score(self) -> float:

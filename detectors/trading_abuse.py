@@ -10,16 +10,11 @@ from dataclasses import dataclass
 
 from detectors.base import Detector, register
 from detectors.features import MidSamples, TradeFlow
-from detectors.rules import Rule, RuleParams
+from detectors.rules import Rule, RuleParams, check, check_history
 from detectors.orderflow import SIZE_HALF_LIFE, SIZE_SAMPLE_S, SIZE_WARMUP
 from detectors.stats import EveryGrid, Ewma, KeyedCounter, RollingWindow
 from feeds.book import OrderBook
 from feeds.events import TradeEvent
-
-
-def _check(condition: bool, message: str) -> None:
-    if not condition:
-        raise ValueError(message)
 
 
 def _taker(event: TradeEvent) -> str | None:
@@ -33,18 +28,18 @@ class WashTradingParams(RuleParams):
     min_prints: int = 2  # accounts known: warning at this many self-matched prints (buyer = seller) ...
     critical_prints: int = 5
     pair_s: float = 1.0  # no accounts: a print matched by one of the same price and size on the other
-    min_pairs: int = 5  # aggressor side within pair_s is a pair; warning at this many pairs ...
-    critical_pairs: int = 15
-    min_notional: float = 5_000.0  # ... of prints at least this large (quote currency): small round lots
+    min_pairs: int = 8  # aggressor side within pair_s is a pair; warning at this many pairs ...
+    critical_pairs: int = 20
+    min_notional: float = 25_000.0  # ... of prints at least this large (quote currency): small round lots
     # repeat by chance
     zscore: float | None = None
     cooldown_s: float = 15.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check(self.window_s > 0 and self.pair_s > 0, "window_s and pair_s must be positive")
-        _check(1 <= self.min_prints <= self.critical_prints, "need 1 <= min_prints <= critical_prints")
-        _check(1 <= self.min_pairs <= self.critical_pairs, "need 1 <= min_pairs <= critical_pairs")
+        check(self.window_s > 0 and self.pair_s > 0, "window_s and pair_s must be positive")
+        check(1 <= self.min_prints <= self.critical_prints, "need 1 <= min_prints <= critical_prints")
+        check(1 <= self.min_pairs <= self.critical_pairs, "need 1 <= min_pairs <= critical_pairs")
 
 
 @register
@@ -127,17 +122,17 @@ class PumpAndDumpParams(RuleParams):
     volume_ratio: float = 1.5  # ... on volume at least this multiple of the usual rate ...
     max_step_share: float = 0.6  # ... and no single second carrying more than this share of it (a jump is not a pump)
     reversal_share: float = 0.5  # critical (the dump): the price gives back this share of the run-up
-    history: int = 600  # samples (two a second) of the volume rate, for the usual one
-    warmup: int = 60
+    history: int = 300  # samples (one a second) of the volume rate, for the usual one
+    warmup: int = 30
     cooldown_s: float = 15.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check(self.window_s >= 2 and self.threshold_bps > 0, "need window_s >= 2 and threshold_bps > 0")
-        _check(self.volume_ratio > 0, "volume_ratio must be positive")
-        _check(0 < self.max_step_share <= 1 and 0 < self.reversal_share <= 1,
-               "max_step_share and reversal_share must be in (0, 1]")
-        _check(self.history >= 2 and 1 <= self.warmup <= self.history, "need history >= 2 and 1 <= warmup <= history")
+        check(self.window_s >= 2 and self.threshold_bps > 0, "need window_s >= 2 and threshold_bps > 0")
+        check(self.volume_ratio > 0, "volume_ratio must be positive")
+        check(0 < self.max_step_share <= 1 and 0 < self.reversal_share <= 1,
+              "max_step_share and reversal_share must be in (0, 1]")
+        check_history(self.history, self.warmup)
 
 
 @register
@@ -155,6 +150,7 @@ class PumpAndDump(Detector):
         self.mids.listeners.append(self.on_sample)
         self.rate = RollingWindow(params.history, params.warmup)  # volume per second
         self.lows: deque[tuple[float, float]] = deque()  # rising (ts, mid) minima of the window: its low first
+        self.grid = EveryGrid(1.0)
         # critical is the reversal, an event rather than a level: the rule is told when it happens
         self.rule = Rule.from_params(self.signal, self.describe, params.threshold_bps, params.threshold_bps, params)
         self.trough = self.peak = (0.0, 0.0)  # (ts, mid) of the current episode
@@ -174,6 +170,8 @@ class PumpAndDump(Detector):
                 f"z {z:.1f}: possible pump", evidence)
 
     def on_sample(self, ts: float, mid: float, r: float) -> None:
+        if not self.grid.due(ts):
+            return  # judged once a second
         rule, rate, lows = self.rule, self.rate, self.lows
         while lows and lows[-1][1] >= mid:
             lows.pop()
@@ -228,6 +226,7 @@ class PumpAndDump(Detector):
     def reset(self) -> None:
         self.rate.reset()
         self.lows.clear()
+        self.grid.reset()
         self.rule.reset()
 
 
@@ -239,7 +238,8 @@ class MomentumIgnitionParams(RuleParams):
     size_multiple: float = 30.0  # ... for at least this many times the usual aggressive order ...
     follow_s: float = 10.0  # ... followed within this long by trading the other way:
     opposite_share: float = 0.5  # by the same account, at least this share of the sweep (accounts known)
-    tape_opposite_share: float = 2.0  # by anyone, at least this multiple of the sweep (no account data)
+    tape_min_move_bps: float = 10.0  # no account data: only a sweep across this many bps counts ...
+    tape_opposite_share: float = 2.0  # ... and anyone trading at least this multiple of it the other way
     window_s: float = 30.0  # ignitions counted over this window
     min_events: int = 1
     critical_events: int = 3
@@ -248,11 +248,11 @@ class MomentumIgnitionParams(RuleParams):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check(self.min_levels >= 2 and self.min_move_bps >= 0 and self.size_multiple > 0,
-               "need min_levels >= 2, min_move_bps >= 0 and size_multiple > 0")
-        _check(self.follow_s > 0 and self.window_s > 0, "follow_s and window_s must be positive")
-        _check(self.opposite_share > 0 and self.tape_opposite_share > 0, "opposite shares must be positive")
-        _check(1 <= self.min_events <= self.critical_events, "need 1 <= min_events <= critical_events")
+        check(self.min_levels >= 2 and self.min_move_bps >= 0 and self.size_multiple > 0,
+              "need min_levels >= 2, min_move_bps >= 0 and size_multiple > 0")
+        check(self.follow_s > 0 and self.window_s > 0, "follow_s and window_s must be positive")
+        check(self.opposite_share > 0 and self.tape_opposite_share > 0, "opposite shares must be positive")
+        check(1 <= self.min_events <= self.critical_events, "need 1 <= min_events <= critical_events")
 
 
 @dataclass(slots=True)
@@ -279,8 +279,11 @@ class MomentumIgnition(Detector):
 
     def __init__(self, context, params: MomentumIgnitionParams) -> None:
         super().__init__(context, params)
-        self.group: Sweep | None = None  # the aggressive order being printed (trades with one ts and side)
-        self.prices: set[float] = set()
+        # the aggressive order being printed (its trades share ts, side and taker), as plain fields: most
+        # trades start a new one, so no object is built until one turns out to be a sweep
+        self.key: tuple | None = None  # (ts, side, taker)
+        self.qty = self.first = self.last_price = 0.0
+        self.levels = 0  # distinct prices (a sweep's prices only move one way)
         self.sweeps: deque[Sweep] = deque()
         self.sizes = Ewma(SIZE_HALF_LIFE, SIZE_WARMUP)  # log size of aggressive orders (all their prints), sampled
         self.usual = math.inf  # their typical size, once learnt
@@ -299,18 +302,26 @@ class MomentumIgnition(Detector):
                 {"account": s.taker, "levels": s.levels, "sweep_qty": s.qty, "opposite_qty": s.opposite})
 
     def on_trade(self, book: OrderBook, event: TradeEvent) -> None:
-        taker = _taker(event)
-        group = self.group
-        if group is not None and group.ts == event.ts and group.side == event.side and group.taker == taker:
-            group.qty += event.qty
-            group.last = event.price
-            self.prices.add(event.price)
+        side, price = event.side, event.price
+        taker = event.buyer if side == "buy" else event.seller
+        key = (event.ts, side, taker)
+        if key == self.key:
+            self.qty += event.qty
+            if price != self.last_price:
+                self.levels += 1
+                self.last_price = price
         else:
-            self._close(event.ts)
-            self.group = Sweep(event.ts, event.side, taker, 1, event.qty, event.price, event.price)
-            self.prices = {event.price}
+            if self.key is not None:
+                self._close(event.ts)
+            self.key = key
+            self.qty, self.first, self.last_price, self.levels = event.qty, price, price, 1
+        if self.sweeps:
+            self._follow(event, side, taker)
+
+    def _follow(self, event: TradeEvent, side: str, taker: str | None) -> None:
+        """Trading the other way after a sweep: by its author (or anyone, without accounts)."""
         for sweep in self.sweeps:
-            if sweep.side != event.side and not sweep.ignited and (sweep.taker is None or sweep.taker == taker):
+            if sweep.side != side and not sweep.ignited and (sweep.taker is None or sweep.taker == taker):
                 sweep.opposite += event.qty
                 share = self.params.opposite_share if sweep.taker is not None else self.params.tape_opposite_share
                 if sweep.opposite >= share * sweep.qty:
@@ -324,30 +335,30 @@ class MomentumIgnition(Detector):
         sweeps = self.sweeps
         while sweeps and sweeps[0].ts < now - self.params.follow_s:
             sweeps.popleft()
-        group, self.group = self.group, None
-        if group is None:
-            return
-        p, sizes = self.params, self.sizes
-        usual = self.usual
-        if group.ts >= self.size_grid.next_ts and group.qty > 0:
-            self.size_grid.due(group.ts)
-            sizes.add(math.log(group.qty))
-            if sizes.ready:
-                self.usual = math.exp(sizes.mean)
-        if len(self.prices) >= p.min_levels and (abs(group.last / group.first - 1.0) * 1e4 >= p.min_move_bps
-                                                 or group.qty >= p.size_multiple * usual):
-            group.levels = len(self.prices)
-            sweeps.append(group)
+        (ts, side, taker), qty, usual, p = self.key, self.qty, self.usual, self.params
+        self.key = None
+        if ts >= self.size_grid.next_ts and qty > 0:
+            self.size_grid.due(ts)
+            self.sizes.add(math.log(qty))
+            if self.sizes.ready:
+                self.usual = math.exp(self.sizes.mean)
+        move = abs(self.last_price / self.first - 1.0) * 1e4
+        if taker is None:  # the tape alone: any heavy trading follows an ordinary sweep, so only big ones count
+            qualifies = move >= p.tape_min_move_bps
+        else:
+            qualifies = move >= p.min_move_bps or qty >= p.size_multiple * usual
+        if self.levels >= p.min_levels and qualifies:
+            sweeps.append(Sweep(ts, side, taker, self.levels, qty, self.first, self.last_price))
 
     def on_tick(self, now: float) -> None:
-        if self.group is not None and self.group.ts < now:
+        if self.key is not None and self.key[0] < now:
             self._close(now)
         if self.rule.engaged:
             self.events.expire(now)
             self.rule.update(now, self.events.counts.get(self.last.taker, 0))
 
     def reset(self) -> None:
-        self.group = None
+        self.key = None
         self.sweeps.clear()
         self.sizes.reset()
         self.size_grid.reset()
@@ -369,9 +380,9 @@ class ConcentrationParams(RuleParams):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check(self.window_s > 0 and self.min_trades >= 1 and self.min_account_trades >= 1,
-               "need window_s > 0, min_trades >= 1 and min_account_trades >= 1")
-        _check(0 < self.threshold_share <= self.critical_share <= 1, "need 0 < threshold_share <= critical_share <= 1")
+        check(self.window_s > 0 and self.min_trades >= 1 and self.min_account_trades >= 1,
+              "need window_s > 0, min_trades >= 1 and min_account_trades >= 1")
+        check(0 < self.threshold_share <= self.critical_share <= 1, "need 0 < threshold_share <= critical_share <= 1")
 
 
 @register
@@ -386,10 +397,9 @@ class Concentration(Detector):
 
     def __init__(self, context, params: ConcentrationParams) -> None:
         super().__init__(context, params)
-        self.trades: deque[tuple[float, str, float]] = deque()  # (ts, taker, qty) per print
-        self.volume: dict[str, list] = {}  # taker -> [qty, orders, ts of its last print]
+        self.orders: deque[list] = deque()  # [ts, taker, qty] per aggressive order (its prints share ts and taker)
+        self.volume: dict[str, list] = {}  # taker -> [qty, orders] within the window
         self.total = 0.0
-        self.orders = 0  # aggressive orders in the window (a sweep prints many trades with one ts)
         self.first_ts: float | None = None
         self.rule = Rule.from_params(self.signal, self.describe, params.threshold_share, params.critical_share,
                                      params)
@@ -401,30 +411,27 @@ class Concentration(Detector):
             return f"{self.account} back to {share:.0%} of the volume", {}
         own = self.volume.get(self.account, (0.0, 0))[1]
         return (f"account {self.account} took {share:.0%} of the volume in {self.params.window_s:g} s "
-                f"({own} of {self.orders} aggressive orders)",
-                {"account": self.account, "share": share, "orders": self.orders, "account_orders": own})
+                f"({own} of {len(self.orders)} aggressive orders)",
+                {"account": self.account, "share": share, "orders": len(self.orders), "account_orders": own})
 
     def _expire(self, now: float) -> None:
-        trades, volume = self.trades, self.volume
+        orders, volume = self.orders, self.volume
         limit = now - self.params.window_s
-        while trades and trades[0][0] <= limit:
-            ts, taker, qty = trades.popleft()
+        while orders and orders[0][0] <= limit:
+            _, taker, qty = orders.popleft()
             self.total -= qty
             entry = volume[taker]
             entry[0] -= qty
-            if not trades or trades[0][0] != ts or trades[0][1] != taker:  # the order's last print left
-                entry[1] -= 1
-                self.orders -= 1
-                if not entry[1]:
-                    del volume[taker]
-        if not trades:
+            entry[1] -= 1
+            if not entry[1]:
+                del volume[taker]
+        if not orders:
             self.total = 0.0
-            self.orders = 0
 
     def _share(self, account: str | None) -> float:
         entry = self.volume.get(account)
         p = self.params
-        if entry is None or entry[1] < p.min_account_trades or self.orders < p.min_trades or self.total <= 0:
+        if entry is None or entry[1] < p.min_account_trades or len(self.orders) < p.min_trades or self.total <= 0:
             return 0.0
         return min(entry[0] / self.total, 1.0)
 
@@ -433,21 +440,21 @@ class Concentration(Detector):
         taker = event.buyer if event.side == "buy" else event.seller
         if taker is None:
             return
-        ts, qty = event.ts, event.qty
+        ts, qty, orders = event.ts, event.qty, self.orders
+        self.total += qty
+        if orders and orders[-1][0] == ts and orders[-1][1] == taker:  # another print of the same order
+            orders[-1][2] += qty
+            self.volume[taker][0] += qty
+            return
         if self.first_ts is None:
             self.first_ts = ts
-        self.trades.append((ts, taker, qty))
-        self.total += qty
+        orders.append([ts, taker, qty])
         entry = self.volume.get(taker)
         if entry is None:
-            self.volume[taker] = [qty, 1, ts]
-            self.orders += 1
+            self.volume[taker] = [qty, 1]
         else:
             entry[0] += qty
-            if entry[2] != ts:
-                entry[1] += 1
-                self.orders += 1
-            entry[2] = ts
+            entry[1] += 1
 
     def on_tick(self, now: float) -> None:
         if self.first_ts is None or now - self.first_ts < self.params.window_s:
@@ -455,19 +462,17 @@ class Concentration(Detector):
         if not self.rule.engaged and not self.grid.due(now):
             return  # once a second is enough until something is building
         self._expire(now)
-        if self.volume:
-            least = self.params.min_account_trades
-            candidates = [account for account, entry in self.volume.items() if entry[1] >= least]
-            if candidates:
-                top = max(candidates, key=self._share)
-                if not self.rule.active or self._share(top) > self._share(self.account):
-                    self.account = top
+        least = self.params.min_account_trades
+        candidates = [account for account, entry in self.volume.items() if entry[1] >= least]
+        if candidates:
+            top = max(candidates, key=self._share)
+            if not self.rule.active or self._share(top) > self._share(self.account):
+                self.account = top
         self.rule.update(now, self._share(self.account))
 
     def reset(self) -> None:
-        self.trades.clear()
+        self.orders.clear()
         self.volume.clear()
         self.total = 0.0
-        self.orders = 0
         self.first_ts = None
         self.rule.reset()

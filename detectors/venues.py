@@ -5,12 +5,11 @@ the runtime's timer, so they cost O(siblings) per tick and nothing per event."""
 from __future__ import annotations
 
 import math
-import statistics
 from dataclasses import dataclass
 
 from detectors.base import Detector, register
 from detectors.market import MarketView
-from detectors.rules import Rule, RuleParams
+from detectors.rules import Rule, RuleParams, check, check_history
 from detectors.stats import Cusum, Ewma, EveryGrid, RollingWindow
 from feeds.events import MarkEvent
 from feeds.settings import InstrumentSettings
@@ -18,17 +17,15 @@ from feeds.settings import InstrumentSettings
 DERIVATIVES = ("perp", "future")
 INDEX_FRESH_S = 5.0  # a mark event's index price is used while younger than this
 STALE_S = 5.0  # a book not updated for longer is not compared with the others
+PREMIUM_FLOOR_BPS = 0.5  # a pair's premium is never steadier than this (bps), whatever its history says
+CLIP_SIGMAS = 4.0  # a premium further than this from its mean is learnt as if it were this far
 
 
-def _check(condition: bool, message: str) -> None:
-    if not condition:
-        raise ValueError(message)
-
-
-def _mid(book, now: float) -> float | None:
-    """A live book's mid; None when it is out of sync or has not updated for STALE_S (a frozen price)."""
-    mid = book.mid() if book.in_sync and now - book.last_ts <= STALE_S else None
-    return mid if mid is not None and mid > 0 else None
+def _median(values: list[float]) -> float:
+    """The median of a handful of listings (statistics.median costs more than the sort)."""
+    ordered = sorted(values)
+    half = len(ordered) // 2
+    return ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2.0
 
 
 @dataclass(frozen=True)
@@ -46,10 +43,10 @@ class BasisParams(RuleParams):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check(0 < self.threshold_bps <= self.critical_bps, "need 0 < threshold_bps <= critical_bps")
-        _check(self.cusum_k >= 0 and self.cusum_h > 0, "need cusum_k >= 0 and cusum_h > 0")
-        _check(self.window >= 2 and 1 <= self.warmup <= self.window, "need window >= 2 and 1 <= warmup <= window")
-        _check(self.sample_s > 0, "sample_s must be positive")
+        check(0 < self.threshold_bps <= self.critical_bps, "need 0 < threshold_bps <= critical_bps")
+        check(self.cusum_k >= 0 and self.cusum_h > 0, "need cusum_k >= 0 and cusum_h > 0")
+        check_history(self.window, self.warmup, "window")
+        check(self.sample_s > 0, "sample_s must be positive")
 
 
 @register
@@ -98,16 +95,17 @@ class BasisDislocation(Detector):
             return self.index[1], "index"
         spots = [(inst, book) for inst, book in market.siblings(self.instrument) if inst.kind == "spot"]
         for inst, book in spots:
-            if inst.venue == self.venue and (mid := _mid(book, now)) is not None:
+            if inst.venue == self.venue and (mid := market.mid(book, now, STALE_S)) is not None:
                 return mid, f"{inst.key} spot"
-        mids = [mid for _, book in spots if (mid := _mid(book, now)) is not None]
-        return (statistics.median(mids), "spot median") if mids else None
+        mids = [mid for _, book in spots if (mid := market.mid(book, now, STALE_S)) is not None]
+        return (_median(mids), "spot median") if mids else None
 
     def on_tick(self, now: float) -> None:
         if now < self.grid.next_ts or self.context.market is None:
             return
-        mid = _mid(self.context.book, now)
-        reference = self._reference_price(now, self.context.market)
+        market = self.context.market
+        mid = market.mid(self.context.book, now, STALE_S)
+        reference = self._reference_price(now, market)
         if mid is None or reference is None:
             return
         self.grid.due(now)
@@ -142,9 +140,9 @@ class CrossVenueParams(RuleParams):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check(0 < self.threshold_bps <= self.critical_bps, "need 0 < threshold_bps <= critical_bps")
-        _check(self.half_life_s > 0 and self.sample_s > 0, "half_life_s and sample_s must be positive")
-        _check(self.warmup >= 1, "warmup must be at least 1")
+        check(0 < self.threshold_bps <= self.critical_bps, "need 0 < threshold_bps <= critical_bps")
+        check(self.half_life_s > 0 and self.sample_s > 0, "half_life_s and sample_s must be positive")
+        check(self.warmup >= 1, "warmup must be at least 1")
 
 
 @register
@@ -184,7 +182,7 @@ class CrossVenueDislocation(Detector):
         market = self.context.market
         if market is None or now < self.grid.next_ts or not market.listed_elsewhere(self.instrument):
             return  # listed on one venue only: nothing to compare with
-        mid = _mid(self.context.book, now)
+        mid = market.mid(self.context.book, now, STALE_S)
         if mid is None:
             return
         self.grid.due(now)
@@ -192,24 +190,26 @@ class CrossVenueDislocation(Detector):
         deviations, scores = [0.0], [0.0]  # our own listing counts in the median, at no deviation
         learn = not self.rule.engaged
         for inst, book in siblings:
-            other = _mid(book, now)
+            other = market.mid(book, now, STALE_S)
             if other is None:
                 continue
             premium = math.log(mid / other) * 1e4
             pair = self.pairs.get(inst.key)
             if pair is None:
                 pair = self.pairs[inst.key] = Ewma(self.params.half_life_s / self.params.sample_s, self.params.warmup)
+            scale = max(pair.std, PREMIUM_FLOOR_BPS)
             if pair.ready:
                 deviations.append(premium - pair.mean)
-                scores.append((premium - pair.mean) / max(pair.std, 0.5))
-            if learn:
-                pair.add(premium)
+                scores.append((premium - pair.mean) / scale)
+            if learn:  # winsorised: a sibling's own anomaly (its basis scenario, say) barely moves the pair
+                pair.add(min(max(premium, pair.mean - CLIP_SIGMAS * scale), pair.mean + CLIP_SIGMAS * scale)
+                         if pair.count else premium)
         if len(deviations) < 2:
             self.rule.skip(now, None)
             return
         self._peers = len(deviations) - 1
-        deviation = self._deviation = statistics.median(deviations)
-        self.rule.update(now, abs(deviation), abs(statistics.median(scores)))
+        deviation = self._deviation = _median(deviations)
+        self.rule.update(now, abs(deviation), abs(_median(scores)))
 
     def reset(self) -> None:
         self.pairs.clear()

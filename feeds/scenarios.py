@@ -39,7 +39,7 @@ WIDE_FLOOR_BPS = 20.0  # ... and at least this many bps per unit of magnitude, s
 # still crosses the usual alert thresholds (5 bps; 10 to 15 on equity books)
 NOISE_SIGMAS = 12.0  # volatility_spike: fair gets white noise of this many one-second sigmas ...
 NOISE_MIN_TICKS = 2.0  # ... and at least this many ticks, so a big-tick book moves too
-VOLUME_MULTIPLE = 40.0  # volume_spike: extra takers at this multiple of the noise-taker rate (about 12x the volume,
+VOLUME_MULTIPLE = 400.0  # volume_spike: extra takers at this multiple of the noise-taker rate (about 100x the volume,
 # since informed takers picking off stale quotes trade much of the normal volume)
 DOMINANT_MULTIPLE = 8.0  # concentration: one account takes at this multiple of the noise-taker rate
 WITHDRAW_BPS = 15.0  # book_depletion: makers cancel what rests within this distance of fair ...
@@ -163,6 +163,14 @@ def _behind(market: MarketSim, side: int, ticks: int) -> int | None:
     return max(1, best - ticks) if side == BID else best + ticks
 
 
+def _cancel_at(market: MarketSim, side: int, ticks: list[int]) -> None:
+    """Cancel every order resting at these ticks of one side."""
+    queues = market.queues[side]
+    for tick in ticks:
+        for order in list(queues[tick].values()):
+            market.cancel_order(order)
+
+
 def _cycle_steps(market: MarketSim, seconds: float) -> int:
     return max(1, round(seconds / market.step_s))
 
@@ -224,10 +232,7 @@ class LiquidityWithdrawal(Scenario):
     def on_step(self, market: MarketSim) -> None:
         band = WITHDRAW_BPS * 1e-4 * market.fair_ticks
         for side in (BID, ASK):
-            queues = market.queues[side]
-            for tick in [t for t in market.ticks[side] if abs(t - market.fair_ticks) <= band]:
-                for order in list(queues[tick].values()):
-                    market.cancel_order(order)
+            _cancel_at(market, side, [t for t in market.ticks[side] if abs(t - market.fair_ticks) <= band])
 
     def on_end(self, market: MarketSim) -> None:
         market.size_scale = 1.0
@@ -351,9 +356,7 @@ class QuietDrift(Scenario):
         self.steps += 1
         ahead = ASK if self.direction > 0 else BID  # the side fair is moving into steps out of its way
         limit = market.fair_ticks + market.offset if ahead == ASK else market.fair_ticks - market.offset
-        for tick in [t for t in market.ticks[ahead] if (t < limit if ahead == ASK else t > limit)]:
-            for order in list(market.queues[ahead][tick].values()):
-                market.cancel_order(order)
+        _cancel_at(market, ahead, [t for t in market.ticks[ahead] if (t < limit if ahead == ASK else t > limit)])
 
     def on_end(self, market: MarketSim) -> None:
         market.takers = True

@@ -102,8 +102,9 @@ def parse_hours(hours: str) -> tuple[int, int]:
     return start, end
 
 
-def _windows(*pairs: tuple[str, str]) -> list[SessionWindow]:
-    return [SessionWindow(state, hours) for state, hours in pairs]  # type: ignore[arg-type]
+def _schedule(*windows: tuple[str, str]) -> list[SessionWindow]:
+    """A field default: the (state, hours) windows of a trading day."""
+    return field(default_factory=lambda: [SessionWindow(state, hours) for state, hours in windows])  # type: ignore
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,8 @@ class MarketSettings:
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"timezone: unknown time zone {self.timezone!r} (IANA names like Asia/Hong_Kong)")
+            raise ValueError(f"timezone: unknown time zone {self.timezone!r} "
+                             f"(IANA names like Asia/Hong_Kong)") from None
         for name in ("sessions", "half_day_sessions"):
             windows = getattr(self, name) or []
             spans = [parse_hours(w.hours) for w in windows]
@@ -163,28 +165,27 @@ class CryptoMarketSettings(MarketSettings):
 @dataclass(frozen=True)
 class UsMarketSettings(MarketSettings):
     timezone: str = "America/New_York"
-    sessions: list[SessionWindow] = field(default_factory=lambda: _windows(
-        ("pre", "04:00-09:30"), ("open", "09:30-16:00"), ("post", "16:00-20:00")))
-    half_day_sessions: list[SessionWindow] | None = field(default_factory=lambda: _windows(
-        ("pre", "04:00-09:30"), ("open", "09:30-13:00"), ("post", "13:00-17:00")))
+    sessions: list[SessionWindow] = _schedule(("pre", "04:00-09:30"), ("open", "09:30-16:00"), ("post", "16:00-20:00"))
+    half_day_sessions: list[SessionWindow] | None = _schedule(
+        ("pre", "04:00-09:30"), ("open", "09:30-13:00"), ("post", "13:00-17:00"))
     holiday_calendar: str | None = "XNYS"
 
 
 @dataclass(frozen=True)
 class HkMarketSettings(MarketSettings):
     timezone: str = "Asia/Hong_Kong"
-    sessions: list[SessionWindow] = field(default_factory=lambda: _windows(
-        ("auction", "09:00-09:20"), ("open", "09:30-12:00"), ("open", "13:00-16:00"), ("auction", "16:00-16:10")))
-    half_day_sessions: list[SessionWindow] | None = field(default_factory=lambda: _windows(
-        ("auction", "09:00-09:20"), ("open", "09:30-12:00"), ("auction", "12:00-12:10")))
+    sessions: list[SessionWindow] = _schedule(
+        ("auction", "09:00-09:20"), ("open", "09:30-12:00"), ("open", "13:00-16:00"), ("auction", "16:00-16:10"))
+    half_day_sessions: list[SessionWindow] | None = _schedule(
+        ("auction", "09:00-09:20"), ("open", "09:30-12:00"), ("auction", "12:00-12:10"))
     holiday_calendar: str | None = "XHKG"
 
 
 @dataclass(frozen=True)
 class CnMarketSettings(MarketSettings):
     timezone: str = "Asia/Shanghai"
-    sessions: list[SessionWindow] = field(default_factory=lambda: _windows(
-        ("auction", "09:15-09:25"), ("open", "09:30-11:30"), ("open", "13:00-14:57"), ("auction", "14:57-15:00")))
+    sessions: list[SessionWindow] = _schedule(
+        ("auction", "09:15-09:25"), ("open", "09:30-11:30"), ("open", "13:00-14:57"), ("auction", "14:57-15:00"))
     holiday_calendar: str | None = "XSHG"
 
 

@@ -85,7 +85,7 @@ def test_dict_fields_are_walked_by_their_value_type():
 
 def test_unknown_top_level_key():
     assert error(BASE + "colour: blue\n") == (
-        "bad.yaml:10: colour: unknown key (expected one of: venues, instruments, sim, detectors, maker, store, "
+        "bad.yaml:10: colour: unknown key (expected one of: venues, instruments, sim, markets, detectors, maker, store, "
         "notify, ui, operator)")
 
 

@@ -13,18 +13,18 @@ class BaseStyleCache:
     than once per line (Textual walks the DOM for them, which showed as the top cost of a repaint)."""
 
     _base_style: Style | None = None
-    _component_styles: dict[str, Style] | None = None
+    _style_memo: dict[str, Style] | None = None
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._base_style = None
-        self._component_styles = None
+        self._style_memo = None
 
     def component_style(self, name: str) -> Style:
         """`get_component_rich_style(name)`, remembered until the styles change."""
-        styles = self._component_styles
+        styles = self._style_memo
         if styles is None:
-            styles = self._component_styles = {}
+            styles = self._style_memo = {}
         style = styles.get(name)
         if style is None:
             style = styles[name] = self.get_component_rich_style(name)
