@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from detectors.base import Detector, register
 from detectors.features import SAMPLE_S, MidSamples, TradeFlow
-from detectors.quantiles import MAD_TO_SIGMA, RollingQuantile
+from detectors.quantiles import RollingQuantile
 from detectors.rules import Rule, RuleParams, check, check_history
 from detectors.stats import EveryGrid, RollingWindow
 
@@ -95,8 +95,7 @@ class VolatilitySpike(Detector):
             reference = self._reference = max(self._quantile, self.mids.sigma_bps)
             ratio = vol / reference if vol >= self._min_bps(mid) else 0.0
             if ratio >= rule.threshold or rule.engaged:  # the MAD costs more: only when it can matter
-                scale = max(MAD_TO_SIGMA * history.mad(), 0.25 * reference)
-                rule.update(ts, ratio, (vol - history.median()) / scale)
+                rule.update(ts, ratio, history.robust_z(vol, 0.25 * reference))
         else:
             rule.skip(ts, None)
         if rule.engaged:
@@ -171,8 +170,7 @@ class VolumeSpike(Detector):
             tail = self._tail
             quiet = rule.severity is None and rule.since is None
             if tail > 0 and (not quiet or volume >= rule.threshold * tail):  # else a quiet rule has nothing to do
-                scale = max(MAD_TO_SIGMA * history.mad(), 0.1 * self._median, 1e-12)
-                rule.update(now, volume / tail, (volume - self._median) / scale)
+                rule.update(now, volume / tail, history.robust_z(volume, max(0.1 * self._median, 1e-12)))
         else:
             rule.skip(now, None)
         if not (rule.engaged or self.context.alerting) and self.grid.due(now):

@@ -98,9 +98,9 @@ class DepthFloorParams(RuleParams):
     band_bps: float = 10.0  # depth counts the levels within this distance of mid
     floor: float = 50_000.0  # warning when the thinner side holds less than this (quote currency) in the band
     critical_floor: float = 10_000.0  # critical below this
-    sample_s: float = 1.0  # depth is measured once per this many market seconds
+    sample_s: float = 2.0  # depth (O(levels in the band)) is measured once per this many market seconds
     zscore: float | None = None
-    persist_s: float = 0.5
+    persist_s: float = 0.0  # a sample is every two seconds: one under the floor is enough
     clear_ratio: float = 0.8
 
     def __post_init__(self) -> None:
@@ -151,7 +151,7 @@ class BookDepletionParams(RuleParams):
     zscore: float | None = 3.0  # ... and log-depth this many standard deviations under its mean
     window: int = 300  # samples of history
     warmup: int = 30
-    sample_s: float = 1.0
+    sample_s: float = 2.0
     persist_s: float = 0.0
     clear_ratio: float = 0.5  # clears once depth is back above threshold_ratio / clear_ratio of its mean
 

@@ -1,4 +1,4 @@
-"""Rolling order statistics: quantiles, median and MAD over the last N samples, O(log N) per sample.
+"""Rolling order statistics: quantiles, median, MAD and robust z over the last N samples, O(log N) per sample.
 
 A sorted list (sortedcontainers) beside the arrival deque gives any quantile by index. The MAD is the
 median of |x - median|: those deviations are two sorted runs (below the median, read backwards, and
@@ -69,6 +69,13 @@ class RollingQuantile:
     def median(self) -> float | None:
         return self.quantile(0.5)
 
+    def robust_z(self, value: float, floor: float) -> float | None:
+        """(value - median) / (1.4826 x MAD), the scale floored so a flat history (MAD 0, common for
+        tick-bound spreads or quiet volume) does not turn every move into infinity; None while warming up."""
+        if not self.ready:
+            return None
+        return (value - self.median()) / max(MAD_TO_SIGMA * self.mad(), floor)
+
     def mad(self) -> float | None:
         """Median absolute deviation from the median (unscaled); None while empty."""
         values = self._sorted
@@ -113,40 +120,3 @@ def _kth_of_two(a, b, sizes: tuple[int, int], k: int) -> float:
     if j > 0:
         candidates.append(b(j - 1))
     return max(candidates)
-
-
-class RobustZ:
-    """Robust z-score: (x - rolling median) / (1.4826 x rolling MAD), the scale floored so a flat history
-    (MAD 0, common for tick-bound spreads) does not turn every tick into infinity."""
-
-    __slots__ = ("window", "floor")
-
-    def __init__(self, size: int, warmup: int | None = None, floor: float = 1e-9) -> None:
-        if not floor > 0:
-            raise ValueError("the scale floor must be positive")
-        self.window = RollingQuantile(size, warmup)
-        self.floor = floor
-
-    def add(self, value: float) -> bool:
-        return self.window.add(value)
-
-    def reset(self) -> None:
-        self.window.reset()
-
-    @property
-    def ready(self) -> bool:
-        return self.window.ready
-
-    @property
-    def count(self) -> int:
-        return self.window.count
-
-    def scale(self) -> float | None:
-        mad = self.window.mad()
-        return None if mad is None else max(MAD_TO_SIGMA * mad, self.floor)
-
-    def score(self, value: float) -> float | None:
-        """None while warming up."""
-        if not self.window.ready:
-            return None
-        return (value - self.window.median()) / self.scale()

@@ -9,7 +9,7 @@ from detectors.base import Detector, register
 from detectors.features import TradeFlow
 from detectors.orderflow import TRACK_MULTIPLE, Episode, LargeOrders
 from detectors.rules import Rule, RuleParams, check, check_history
-from detectors.quantiles import MAD_TO_SIGMA, RollingQuantile
+from detectors.quantiles import RollingQuantile
 from detectors.stats import EveryGrid, KeyedCounter
 
 
@@ -198,7 +198,7 @@ class QuoteStuffing(Detector):
             usual = self._usual
             ratio = rate / usual if traded <= self.params.max_trade_share * sent else 0.0
             if ratio >= rule.threshold or rule.engaged:  # the MAD only when it can matter
-                rule.update(now, ratio, (rate - usual) / max(MAD_TO_SIGMA * history.mad(), 0.1 * usual))
+                rule.update(now, ratio, history.robust_z(rate, 0.1 * usual))
         else:
             rule.skip(now, None)
         if not rule.engaged and self.grid.due(now):  # the baseline learns once a second

@@ -209,10 +209,6 @@ class TimeWindow(_Scored):
         return (self._first_ts is not None and self._last_ts - self._first_ts >= self.span
                 and len(self._items) >= self.warmup)
 
-    def oldest(self) -> tuple[float, float] | None:
-        """(ts, value) of the oldest sample still in the window."""
-        return self._items[0] if self._items else None
-
 
 class _Counted:
     """Ready once `count` samples reached `warmup`."""
@@ -368,13 +364,6 @@ class KeyedCounter:
                 counts[key] = left
             else:
                 del counts[key]
-
-    def top(self) -> tuple[object, int] | None:
-        """The key with the most events in the span (O(keys): call it on a timer, not per event)."""
-        if not self.counts:
-            return None
-        key = max(self.counts, key=self.counts.__getitem__)
-        return key, self.counts[key]
 
     def reset(self) -> None:
         self.counts.clear()

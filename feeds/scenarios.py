@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 BID, ASK = 0, 1  # MarketSim's side index
 ABUSER = "acct-050"  # the manipulating account: outside the simulator's ordinary pool of 50
-YEAR_S = 365 * 24 * 3600
 
 WIDEN = 4.0  # spread_wide: the spread becomes this many times its normal width, per unit of magnitude ...
 WIDE_FLOOR_BPS = 20.0  # ... and at least this many bps per unit of magnitude, so a tight book (BTC at ~0.5 bps)
