@@ -20,15 +20,18 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.widget import Widget
-from textual.widgets import ContentSwitcher, Footer
+from textual.widgets import ContentSwitcher
 
 from console.alert_services import operator_name
 from console.config import Config, ConfigError
+from console.gc_tuning import StreamingGc
 from console.runtime import Runtime
 from console.screens.confirm import ConfirmScreen
+from console.screens.live_confirm import LiveConfirmScreen
 from console.screens.palette import Command, ConsoleCommands
 from console.widgets.alerts import ACKABLE, AlertsTable, AlertsView
 from console.widgets.bars import DefensiveBanner, HeaderBar, StatusBar
+from console.widgets.footer import KeyFooter
 from console.widgets.book import BookView
 from console.widgets.help import HelpScreen
 from console.widgets.history import History
@@ -36,6 +39,7 @@ from console.widgets.maker import MakerView
 from console.widgets.model import key_label
 from console.widgets.radar import Radar
 from detectors.alerts import Alert
+from maker.live import LiveExchange
 
 VIEWS = {"radar": "Radar", "book": "Book", "alerts": "Alerts", "maker": "Maker"}  # id -> title, keys 1..4
 MOVEMENT = ("cursor_", "scroll", "page", "move", "first", "last", "step")  # left out of the palette: keys only
@@ -115,6 +119,7 @@ class WatchfloorApp(App):
         self._alarms: list[Alert] = []  # critical alerts opened or escalated since the last frame
         self._unacked: dict[str, Alert] = {}  # critical alerts nobody has acknowledged yet
         self._bindings_state: tuple | None = None
+        self._gc = StreamingGc()  # live only: see console.gc_tuning
         for theme in THEMES:
             self.register_theme(theme)
         if config.ui.theme not in self.available_themes:
@@ -136,7 +141,7 @@ class WatchfloorApp(App):
             yield AlertsView(runtime.engine, self.history, self.operator, store, id="alerts")
             yield MakerView(runtime.maker, self.history, id="maker")
         yield StatusBar(runtime, id="status")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         engine = self.runtime.engine
@@ -149,8 +154,26 @@ class WatchfloorApp(App):
         if self.config.ui.renotify_s > 0:
             self.set_interval(self.config.ui.renotify_s, self._remind)
         if self.live:
+            self._gc.start()
             self.set_interval(1.0, self.runtime.refresh_rates)
             self._runtime_task = asyncio.create_task(self._drive(), name="runtime")
+        self._confirm_live_quoting()
+
+    def _confirm_live_quoting(self) -> None:
+        """Live quoting sends nothing until the operator types the confirmation; escape quits without trading."""
+        maker = self.runtime.maker
+        exchange = None if maker is None else maker.orders.exchange
+        if not isinstance(exchange, LiveExchange) or exchange.armed:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                exchange.arm()
+            else:
+                self.exit(message="watchfloor: live quoting not confirmed; no order was sent")
+
+        self.push_screen(LiveConfirmScreen(exchange.venue.name, f"API key {exchange.credentials.masked_key}",
+                                           [f"{exchange.venue.name}:{s}" for s in exchange.symbols]), answered)
 
     async def on_unmount(self) -> None:
         """Stop the runtime's sources before the loop goes away."""
@@ -160,6 +183,7 @@ class WatchfloorApp(App):
         if self._runtime_task is not None:
             self._runtime_task.cancel()
             await asyncio.gather(self._runtime_task, return_exceptions=True)
+        self._gc.stop()
 
     async def _drive(self) -> None:
         """Run the runtime; when it stops by itself (duration over, recordings done) the console ends too."""
@@ -208,6 +232,7 @@ class WatchfloorApp(App):
         """The frame timer, which can still fire while the app shuts down and its widgets are gone."""
         if self.is_running:
             self._frame()
+            self.call_after_refresh(self._gc.collect_between_frames)
 
     def _frame(self) -> None:
         """One redraw: the header, the banner, the status bar and the visible view, as one screen update."""

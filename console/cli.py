@@ -18,7 +18,7 @@ from console.config import Config, ConfigError, default_config_path, load_config
 from console import evaluate
 from console.maker_sim import add_parser as add_maker_sim_parser, run as run_maker_sim
 from console.runtime import Runtime
-from console.wiring import market_runtime, parse_speed, replay_runtime, simulated_runtime
+from console.wiring import market_runtime, parse_speed, replay_runtime
 from feeds.live import LiveFeedError
 from detectors.alerts import LifecycleError
 from detectors.store_schema import StoreError
@@ -72,14 +72,24 @@ def build_parser() -> argparse.ArgumentParser:
                       help="only the config's live (source: ccxt) venues, no simulator")
     live.add_argument("--no-live", dest="live", action="store_const", const="off",
                       help="only the simulator, even if the config has live venues (works offline)")
+    parser.add_argument("--live", dest="live_trading", action="store_true",
+                        help="with maker.mode: live, send real orders (the console asks for a typed confirmation)")
+    parser.add_argument("--i-understand-live", dest="unattended_live", action="store_true",
+                        help="with --live --headless: trade real money with no confirmation")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     check = sub.add_parser("check-config", help="validate a configuration file and exit")
     check.add_argument("path", nargs="?", type=Path, help="file to check (default: --config or the bundled one)")
 
-    record = sub.add_parser("record", help="record the simulated market to a .jsonl or .jsonl.gz file")
+    record = sub.add_parser("record", help="record what the console would run (simulator, live venues) to a "
+                                           ".jsonl or .jsonl.gz file")
     record.add_argument("out", type=Path)
     _add_run_options(record, suppress=True)
+    record_live = record.add_mutually_exclusive_group()
+    record_live.add_argument("--live-only", dest="live", action="store_const", const="only", default=argparse.SUPPRESS,
+                             help="only the config's live (source: ccxt) venues, no simulator")
+    record_live.add_argument("--no-live", dest="live", action="store_const", const="off", default=argparse.SUPPRESS,
+                             help="only the simulator, even if the config has live venues")
 
     replay = sub.add_parser("replay", help="play recordings through the pipeline (console or --headless)")
     replay.add_argument("paths", nargs="+", type=Path)
@@ -136,14 +146,17 @@ def _dispatch(args: argparse.Namespace) -> int:
         run_bench(config, args.instruments or 13, args.seconds or 300.0)
         return 0
     if args.command == "record":
-        return asyncio.run(_record(config, args))
+        return _record(config, args)
     if args.command == "replay":
         missing = [str(p) for p in args.paths if not p.is_file()]
         if missing:
             raise UsageError(f"no such recording: {', '.join(missing)}")
         runtime = replay_runtime(config, args.paths, speed=1.0 if args.speed is None else args.speed)
     else:
-        runtime = market_runtime(config, speed=args.speed, seed=args.seed, live=args.live)
+        live_trading = _live_trading(config, args)
+        runtime = market_runtime(config, speed=args.speed, seed=args.seed, live=args.live, live_trading=live_trading)
+        if live_trading and args.headless:
+            runtime.maker.orders.exchange.arm()  # --i-understand-live stands for the console's confirmation
     attach_alert_services(runtime, config, log=_stderr_line if args.headless else None)
     attach_maker_state(runtime)
     if args.headless:
@@ -153,20 +166,44 @@ def _dispatch(args: argparse.Namespace) -> int:
     return _run_console(config, runtime, args.duration)
 
 
+def _live_trading(config: Config, args: argparse.Namespace) -> bool:
+    """Whether this run sends real orders: maker.mode live, confirmed by --live (and, headless, one flag more)."""
+    live_mode = config.maker.mode == "live" and bool(config.maker.instruments)
+    if args.live_trading and not live_mode:
+        raise UsageError(f"--live: {config.path} has maker.mode paper (or no maker.instruments); "
+                         "set maker.mode: live to quote for real")
+    if not live_mode:
+        return False
+    if not args.live_trading:
+        raise UsageError(f"{config.path} has maker.mode live: add --live to send real orders "
+                         "(or set maker.mode: paper)")
+    if args.live == "off":
+        raise UsageError("--live and --no-live: live quoting needs the live venue's feed")
+    if args.headless and not args.unattended_live:
+        raise UsageError("--live --headless: no one is there to type the confirmation; add --i-understand-live "
+                         "to trade real money unattended")
+    return True
+
+
 def _stderr_line(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-async def _record(config: Config, args: argparse.Namespace) -> int:
+def _record(config: Config, args: argparse.Namespace) -> int:
+    """Record the console's market (market_runtime): live venues in real time, a simulator alone at max speed."""
     from console.headless import run_headless
     from feeds.recorder import Recorder
     if args.duration is None:
         raise UsageError("record needs --duration SECONDS")
-    runtime = simulated_runtime(config, speed=args.speed if args.speed is not None else 0.0, seed=args.seed)
-    with Recorder(args.out, source="sim") as recorder:
+    live = args.live != "off" and any(v.source == "ccxt" for v in config.venues)
+    speed = 0.0 if args.speed is None and not live else args.speed
+    runtime = market_runtime(config, speed=speed, seed=args.seed, live=args.live)
+    with Recorder(args.out, source="+".join(source.name for source in runtime.sources)) as recorder:
         runtime.consumers.append(recorder.write)
-        await run_headless(runtime, args.duration)
-    print(f"watchfloor: recorded {recorder.events} events to {args.out}", file=sys.stderr)
+        asyncio.run(run_headless(runtime, args.duration))
+    moved = (f" ({recorder.moved} moved forward in time: their feed lagged the others by more than "
+             f"{recorder.window_s:g} s)" if recorder.moved else "")
+    print(f"watchfloor: recorded {recorder.events} events to {args.out}{moved}", file=sys.stderr)
     return 0
 
 

@@ -33,6 +33,7 @@ from console.config import Config
 from console.runtime import Runtime
 from detectors.alerts import Alert
 from detectors.market import underlying
+from feeds.price_limits import a_share_board
 from feeds.events import LabelEvent
 from feeds.replay import ReplaySource
 from feeds.scenarios import SCENARIOS
@@ -111,6 +112,8 @@ def candidates(instruments: list[InstrumentSettings], role: str) -> list[Instrum
         return [i for i in instruments if i.kind in ("perp", "future") and any(o.kind == "spot" for o in siblings(i))]
     if role == "listed_twice":
         return [i for i in instruments if any(o.symbol == i.symbol for o in siblings(i))]
+    if role == "a_share":
+        return [i for i in instruments if a_share_board(i.symbol) is not None]
     return list(instruments)
 
 
@@ -120,7 +123,9 @@ def suite(instruments: list[InstrumentSettings], rounds: int = 1, kinds: list[st
     """Every scenario kind once per round, each on an instrument its role allows (rotating through them),
     packed in time so that no two injections on one underlying come within `spacing_s` of each other (or
     `warmup_s` after one that makes detectors reset)."""
-    kinds = sorted(SCENARIOS) if kinds is None else kinds
+    # a_share kinds (price_limit) go last: they can only use the few A-shares, and placed in name order they
+    # would reshuffle where every later kind lands
+    kinds = sorted(SCENARIOS, key=lambda k: (SCENARIOS[k].role == "a_share", k)) if kinds is None else kinds
     free_at: dict[str, float] = {}  # underlying -> when it may take the next injection
     schedule = []
     for round_no in range(rounds):

@@ -11,32 +11,65 @@ from __future__ import annotations
 from console.config import Config, ConfigError
 from console.runtime import Runtime
 from maker.engine import MakerEngine
+from maker.live import CredentialError, LiveExchange, read_credentials
 from maker.paper import PaperExchange
 
 
-def attach_maker(runtime: Runtime, config: Config) -> MakerEngine | None:
-    """Build the engine for `maker.instruments` (None when there are none) and hook it into `runtime`."""
+def attach_maker(runtime: Runtime, config: Config, live_trading: bool = False) -> MakerEngine | None:
+    """Build the engine for `maker.instruments` (None when there are none) and hook it into `runtime`.
+
+    `maker.mode: live` needs `live_trading` (the command line's --live): then orders go to the exchange
+    through maker.live.LiveExchange, a runtime service, which holds quoting until the operator confirms.
+    """
     settings = config.maker
     if not settings.instruments:
         return None
-    if settings.mode != "paper":
-        raise ConfigError(config.path, None, "maker.mode", "live trading is not available in this build; use paper")
     states = [runtime.instrument(config.instrument(key)) for key in settings.instruments]
+    if settings.mode == "live":
+        exchange = _live_exchange(runtime, config, live_trading)
+    else:
+        def book_for(key: tuple[str, str]):
+            state = runtime.instruments.get(key)
+            return None if state is None else state.book
 
-    def book_for(key: tuple[str, str]):
-        state = runtime.instruments.get(key)
-        return None if state is None else state.book
-
-    paper = PaperExchange(settings.paper, settings.fees, book_for)
-    engine = MakerEngine(settings, [s.settings for s in states], paper, runtime.engine.submit)
+        exchange = PaperExchange(settings.paper, settings.fees, book_for)
+    engine = MakerEngine(settings, [s.settings for s in states], exchange, runtime.engine.submit)
     for state in states:
-        state.watchers += [paper, engine]  # the exchange first: fills land before the engine requotes
+        state.watchers += [exchange, engine] if settings.mode == "paper" else [engine]  # paper fills first
     runtime.consumers.append(engine.on_batch)
     runtime.engine.listeners.append(engine.on_alert)
     if settings.autostart:
         engine.start_all()
     runtime.maker = engine
     return engine
+
+
+def _live_exchange(runtime: Runtime, config: Config, live_trading: bool) -> LiveExchange:
+    """The exchange adapter for live quoting: one ccxt venue, keys from the environment, started as a service."""
+    if not live_trading:
+        raise ConfigError(config.path, None, "maker.mode", "live sends real orders: start with --live "
+                          "(or set maker.mode: paper)")
+    names = sorted({key.partition(":")[0] for key in config.maker.instruments})
+    if len(names) != 1:
+        raise ConfigError(config.path, None, "maker.instruments", "live quoting trades on one venue per run; "
+                          f"these are on {', '.join(names)}")
+    venue = config.venue(names[0])
+    index = config.venues.index(venue)
+    if venue.source != "ccxt":
+        raise ConfigError(config.path, None, f"venues[{index}].source",
+                          f"live quoting needs a live venue (source: ccxt); {venue.name} is simulated")
+    try:
+        credentials = read_credentials(venue)
+    except CredentialError as exc:
+        raise ConfigError(config.path, None, f"venues[{index}]", str(exc)) from None
+    exchange = LiveExchange(venue, [symbol for _, symbol in _keys(config)], credentials, config.maker.live,
+                            config.maker.fees)
+    runtime.services.append(exchange)
+    return exchange
+
+
+def _keys(config: Config) -> list[tuple[str, str]]:
+    return [(venue, symbol) for venue, _, symbol in (key.partition(":") for key in config.maker.instruments)]
 
 
 class MakerState:

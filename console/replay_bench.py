@@ -45,15 +45,18 @@ def run_replay_bench(config: Config, paths: list[Path], out: TextIO = sys.stdout
         raise ReplayError(f"no events in {', '.join(map(str, paths))}")
     span = last - first
     errors: list[str] = []
-    runtime = replay_runtime(config, paths, speed=0.0, on_error=errors.append)
+    runtime = replay_runtime(config, paths, speed=0.0, on_error=errors.append, on_note=lambda note: None)
     wall_started, cpu_started = time.perf_counter(), time.process_time()
     asyncio.run(run_headless(runtime, None, out=io.StringIO(), log=io.StringIO()))
     wall, cpu = time.perf_counter() - wall_started, time.process_time() - cpu_started
+    checks = [check for source in runtime.sources if isinstance(source, ReplaySource) for check in source.book_checks]
     result = {"files": len(paths), "market_seconds": span, "events": events, "read_cpu_s": read_cpu,
               "pipeline_wall_s": wall, "pipeline_cpu_s": cpu, "read_vs_real_time": span / read_cpu,
               "vs_real_time_wall": span / wall, "vs_real_time_cpu": span / cpu, "book_gaps": runtime.book_gaps,
               "replay_errors": len(errors), "alerts": len(runtime.engine.history),
-              "detectors": len({d.kind for s in runtime.instruments.values() for d in s.detectors})}
+              "detectors": len({d.kind for s in runtime.instruments.values() for d in s.detectors}),
+              "book_ticker_agree": sum(check.agree for check in checks),
+              "book_ticker_disagree": sum(check.disagree for check in checks)}
     out.write(
         f"watchfloor bench --captures: {len(paths)} files, {span:,.1f} s of market data, {events:,} events\n"
         f"  read only            {read_cpu:>8.2f} s CPU   {result['read_vs_real_time']:>8,.0f}x real time\n"
@@ -61,4 +64,7 @@ def run_replay_bench(config: Config, paths: list[Path], out: TextIO = sys.stdout
         f"({result['detectors']} detector kinds per instrument)\n"
         f"                       {cpu:>8.2f} s CPU   {result['vs_real_time_cpu']:>8,.0f}x real time\n"
         f"  book gaps {runtime.book_gaps}, replay errors {len(errors)}, alerts raised {result['alerts']}\n")
+    if checks:
+        out.write(f"  bookTicker checks: {result['book_ticker_agree']:,} agree, {result['book_ticker_disagree']:,} "
+                  f"disagree with the rebuilt books\n")
     return result

@@ -16,11 +16,13 @@ from detectors.base import Detector, InstrumentContext
 from detectors.dispatch import DetectorSet, build_detectors
 from detectors.engine import AlertEngine
 from detectors.market import MarketView
+from detectors.sessions import SessionGate
 from detectors.settings import DetectorSettings
 from feeds.book import ApplyResult, OrderBook
+from feeds.calendars import Calendars, SessionStatus
 from feeds.events import BOOK, LABEL, ORDER, STATUS, TRADE, Event, LabelEvent, StatusEvent
 from feeds.live.counters import FeedCounters
-from feeds.settings import InstrumentSettings, VenueSettings
+from feeds.settings import InstrumentSettings, MarketsSettings, VenueSettings
 from feeds.source import Source
 
 if TYPE_CHECKING:
@@ -50,6 +52,7 @@ class InstrumentState:
     hooks: DetectorSet | None = None  # the detectors' hooks by event type: only those they override
     bad_events: int = 0  # malformed events dropped before the detectors (non-finite or negative price/size)
     out_of_order: int = 0  # events older than the instrument's last one: the book decides, detectors skip them
+    gate: SessionGate = field(default_factory=lambda: SessionGate("crypto", None))  # its market's session
 
     @property
     def change_pct(self) -> float | None:
@@ -79,7 +82,8 @@ class Service(Protocol):
 class Runtime:
     def __init__(self, venues: Iterable[VenueSettings], instruments: Iterable[InstrumentSettings],
                  detector_settings: DetectorSettings, sources: Iterable[Source] = (), live_lag: bool = False,
-                 catalogue: Iterable[InstrumentSettings] = (), speed: float = 0.0) -> None:
+                 catalogue: Iterable[InstrumentSettings] = (), speed: float = 0.0,
+                 markets: MarketsSettings | None = None) -> None:
         self.venues = {v.name: v for v in venues}
         self.catalogue = {(i.venue, i.symbol): i for i in catalogue}  # settings for instruments met later
         self.speed = speed  # market seconds per wall second of the sources; 0 = as fast as they go
@@ -96,6 +100,8 @@ class Runtime:
         self.notifier: Notifier | None = None  # its status() and dead_letters: undelivered notifications
         self.labels: list[LabelEvent] = []
         self.market = MarketView()  # every instrument's book by underlying, for cross-instrument detectors
+        # one session gate per market (detectors.sessions); without `markets` every market is always open
+        self.gates = {c.name: SessionGate(c.name, c) for c in Calendars(markets)} if markets is not None else {}
         self.market_time = 0.0
         self.events = 0
         self.book_gaps = 0
@@ -117,12 +123,18 @@ class Runtime:
             venue = self.venues[settings.venue] = VenueSettings(settings.venue)
             self.health[settings.venue] = VenueHealth(settings.venue)
         book = OrderBook(settings.venue, settings.symbol)
-        context = InstrumentContext(settings, book, self.engine.submit, venue.freshness_s, self.market)
+        gate = self.gates.get(settings.market)
+        if gate is None:  # no calendar for this market (a runtime built without `markets`): always open
+            gate = self.gates[settings.market] = SessionGate(settings.market, None)
+        context = InstrumentContext(settings, book, self.engine.submit, venue.freshness_s, self.market,
+                                    calendar=gate.calendar)
         hooks = build_detectors(context, self.detector_settings)
         self.market.add(settings, book)
-        state = InstrumentState(settings, book, hooks.detectors, hooks=hooks)
+        state = InstrumentState(settings, book, hooks.detectors, hooks=hooks, gate=gate)
+        gate.members.append(hooks)
         context.last_event = lambda: state.last_ts
         context.event_count = lambda: state.events
+        context.session_opened = lambda: gate.opened
         self.instruments[key] = state
         return state
 
@@ -156,22 +168,26 @@ class Runtime:
             if t == ORDER or t == BOOK or t == TRADE:  # orders first: most of a feed with L3 data
                 state = instruments.get((event.venue, event.symbol)) or self._instrument_for(event.venue, event.symbol)
                 state.events += 1
+                gate = state.gate  # _session_live inlined: this runs for every event
+                if ts >= gate.end:
+                    gate.move(ts)  # the market's session changed: detectors pause, resume or start a new day
                 in_order = ts >= state.last_ts
                 if in_order:
                     state.last_ts = ts
                 else:
                     state.out_of_order += 1
+                detect = in_order and gate.live  # detectors see in-order events of an open market
                 book = state.book
                 if t == ORDER:
                     if not (0.0 <= event.price < inf and 0.0 <= event.qty < inf):
                         self._bad(state, event, "order")
-                    elif in_order:
+                    elif detect:
                         for hook in state.hooks.order:
                             hook(book, event)
                 elif t == BOOK:
                     result = book.apply(event)
                     if result is ApplyResult.APPLIED:
-                        if in_order:
+                        if detect:
                             for hook in state.hooks.book:
                                 hook(book, event)
                         for watcher in state.watchers:
@@ -189,7 +205,7 @@ class Runtime:
                         state.first_price = event.price
                     state.last_price = event.price
                     state.tape.append(event)
-                    if in_order:
+                    if detect:
                         for hook in state.hooks.trade:
                             hook(book, event)
                     for watcher in state.watchers:
@@ -227,20 +243,31 @@ class Runtime:
         state = self._instrument_for(event.venue, event.symbol)
         state.events += 1
         state.last_ts = max(state.last_ts, event.ts)
-        for hook in state.hooks.bar if event.t == "bar" else state.hooks.mark:
-            hook(event)
+        if self._session_live(state, event.ts):
+            for hook in state.hooks.bar if event.t == "bar" else state.hooks.mark:
+                hook(event)
 
     @staticmethod
-    def _status_hooks(state: InstrumentState, event: StatusEvent) -> None:
-        for hook in state.hooks.status:
-            hook(event)
+    def _session_live(state: InstrumentState, ts: float) -> bool:
+        """Whether the instrument's market is open at `ts`, moving its session gate on if `ts` left its segment."""
+        gate = state.gate
+        if ts >= gate.end:
+            gate.move(ts)
+        return gate.live
+
+    def _status_hooks(self, state: InstrumentState, event: StatusEvent) -> None:
+        """Feed status to the detectors, open markets only: the book and the health row take it in any case."""
+        if self._session_live(state, event.ts):
+            for hook in state.hooks.status:
+                hook(event)
 
     def _bad(self, state: InstrumentState, event: Event, what: str) -> None:
         """A malformed event: counted, kept from the detectors, and reported to the feed_gap detector."""
         state.bad_events += 1
         self.bad_events += 1
-        for hook in state.hooks.bad_data:
-            hook(state.last_ts, f"{what} price {event.price!r} qty {event.qty!r}")
+        if self._session_live(state, state.last_ts):
+            for hook in state.hooks.bad_data:
+                hook(state.last_ts, f"{what} price {event.price!r} qty {event.qty!r}")
 
     def _note_venues(self, batch: list[Event]) -> None:
         """Per-venue counts, once per venue per batch rather than per event."""
@@ -272,8 +299,14 @@ class Runtime:
         """
         self._next_tick = (now // TICK_S + 1) * TICK_S
         for state in self.instruments.values():
-            for hook in state.hooks.tick:
-                hook(now)
+            if self._session_live(state, now):  # closed markets' timers rest: a night is not a stale feed
+                for hook in state.hooks.tick:
+                    hook(now)
+
+    def market_sessions(self, now: float) -> list[SessionStatus]:
+        """Each watched market's session at `now`, when it changes and when it next opens (the status bar)."""
+        markets = dict.fromkeys(state.settings.market for state in self.instruments.values())
+        return [self.gates[market].status(now) for market in markets]
 
     # -- running ------------------------------------------------------------------------------------
     def refresh_rates(self) -> None:

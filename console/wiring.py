@@ -36,29 +36,36 @@ def _sim_source(config: Config, speed: float | None, seed: int | None,
     sim_venues = {v.name for v in config.venues if v.source == "sim"}
     instruments = [i for i in config.instruments if i.venue in sim_venues]
     start = parse_start(sim_settings) if start_ts is None else start_ts
-    return SimSource(instruments, sim_settings, start), instruments, sim_settings.speed
+    return SimSource(instruments, sim_settings, start, markets=config.markets), instruments, sim_settings.speed
 
 
 def simulated_runtime(config: Config, speed: float | None = None, seed: int | None = None,
                       start_ts: float | None = None) -> Runtime:
     """The default: every `source: sim` venue's instruments from the built-in simulated market."""
     source, instruments, speed = _sim_source(config, speed, seed, start_ts)
-    runtime = Runtime(config.venues, instruments, config.detectors, [source], speed=speed)
+    runtime = Runtime(config.venues, instruments, config.detectors, [source], speed=speed, markets=config.markets)
     attach_maker(runtime, config)
     return runtime
 
 
-def replay_runtime(config: Config, paths: list[Path], speed: float, on_error=None) -> Runtime:
-    """Recordings played through the same pipeline; instruments appear as the recording names them."""
-    source = ReplaySource(paths, speed=speed, on_error=on_error)
+def replay_runtime(config: Config, paths: list[Path], speed: float, on_error=None, on_note=None) -> Runtime:
+    """Recordings played through the same pipeline; instruments appear as the recording names them.
+
+    A Binance capture's bookTickers are checked against the very books the detectors see; `on_note` hears
+    the summary at the end (default: stderr)."""
+    source = ReplaySource(paths, speed=speed, on_error=on_error, check_books=True, on_note=on_note)
     catalogue = [*source.instruments, *config.instruments]  # the config's settings win over what captures reveal
-    runtime = Runtime(config.venues, [], config.detectors, [source], catalogue=catalogue, speed=speed)
+    runtime = Runtime(config.venues, [], config.detectors, [source], catalogue=catalogue, speed=speed,
+                      markets=config.markets)
+    for check in source.book_checks:
+        instrument = runtime.catalogue[(check.instrument.venue, check.instrument.symbol)]  # the config's, if any
+        runtime.instrument(instrument).watchers.append(check)
     attach_maker(runtime, config)
     return runtime
 
 
 def market_runtime(config: Config, speed: float | None = None, seed: int | None = None,
-                   live: str = "also") -> Runtime:
+                   live: str = "also", live_trading: bool = False) -> Runtime:
     """The console's and headless mode's runtime: the simulator for `sim` venues, live feeds for `ccxt` ones.
 
     `live` is "also" (both), "only" (the ccxt venues alone) or "off" (the simulator alone). Live data
@@ -84,10 +91,11 @@ def market_runtime(config: Config, speed: float | None = None, seed: int | None 
         sim, sim_instruments, _ = _sim_source(config, 1.0, seed, None)
         sources.append(sim)
         instruments += sim_instruments
-    runtime = Runtime(config.venues, instruments, config.detectors, sources, live_lag=True, speed=1.0)
+    runtime = Runtime(config.venues, instruments, config.detectors, sources, live_lag=True, speed=1.0,
+                      markets=config.markets)
     for source in live_sources:
         runtime.health[source.venue.name].feed = source.counters
-    attach_maker(runtime, config)
+    attach_maker(runtime, config, live_trading)
     return runtime
 
 

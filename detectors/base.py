@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
 from detectors.alerts import Signal
 from feeds.book import OrderBook
+from feeds.calendars import MarketCalendar, SessionState
 from feeds.events import BarEvent, BookEvent, MarkEvent, OrderEvent, StatusEvent, TradeEvent
 from feeds.settings import InstrumentSettings
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 SignalSink = Callable[[Signal], None]
 HOOKS = ("on_book", "on_trade", "on_order", "on_bar", "on_mark", "on_status", "on_tick", "on_bad_data")
 W = TypeVar("W", bound="Watcher")
+_ALWAYS_OPEN: tuple[SessionState, float] = ("open", float("inf"))
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,8 @@ def overrides(watcher: Watcher, hook: str) -> bool:
 
 @dataclass
 class InstrumentContext:
-    """What a detector of one instrument is built with: its settings, its book, where signals go, and the
-    market view for detectors that compare instruments (basis, cross-venue)."""
+    """What a detector of one instrument is built with: its settings, its book, where signals go, the
+    market view for detectors that compare instruments (basis, cross-venue), and its market's calendar."""
 
     instrument: InstrumentSettings
     book: OrderBook
@@ -68,10 +70,25 @@ class InstrumentContext:
     alerting: set[str] = field(default_factory=set)  # kinds with an alert open on this instrument now
     last_event: Callable[[], float] | None = None  # the runtime's market time of this instrument's last event
     event_count: Callable[[], int] | None = None  # the runtime's count of this instrument's events
+    calendar: MarketCalendar | None = None  # the instrument's market sessions; None: always open (crypto)
+    session_opened: Callable[[], float] | None = None  # the runtime's start of the market's current open window
+
+    def session_state(self, ts: float) -> tuple[SessionState, float]:
+        """(state, when it next changes) of the instrument's market at `ts`: ("open", inf) without a calendar.
+        O(1) while `ts` stays in the calendar's current segment, so hooks may ask it on every event."""
+        calendar = self.calendar
+        return _ALWAYS_OPEN if calendar is None else calendar.session_state(ts)
 
     def last_event_ts(self) -> float:
         """When anything last arrived for the instrument (its book's last update when nobody says)."""
         return self.last_event() if self.last_event is not None else self.book.last_ts
+
+    def fresh_since(self) -> float:
+        """Where a feed's silence starts: its last event, or the market's (re)opening if later (a lunch break
+        or a night is not silence; detectors.sessions)."""
+        last = self.last_event_ts()
+        opened = self.session_opened() if self.session_opened is not None else 0.0
+        return last if last >= opened else opened
 
     def feature(self, cls: type[W]) -> W:
         """The instrument's one instance of a shared feature, created on first use."""
@@ -87,8 +104,12 @@ class Detector(Watcher):
     `warmup_progress` tells the console how far a detector is through its warm-up ("warming up 15/30").
     """
 
-    kind: ClassVar[str]
+    kind: ClassVar[str]  # the alert kind it raises (FORMAT.md section 3)
     family: ClassVar[str]  # the radar column it belongs to
+    name: ClassVar[str | None] = None  # its key in DETECTORS and config.yaml when a second class raises the same
+    # kind (a minute-bar variant of a tick detector); None: the kind itself
+    bars_only: ClassVar[bool] = False  # judges only `bar` events: built when the instrument's first bar arrives,
+    # so instruments fed books and trades never carry it (nor show it on the radar)
     params_type: ClassVar[type[DetectorParams]] = DetectorParams
     rule: Rule | None = None  # the alert rule, for detectors driven by one
 
@@ -129,12 +150,13 @@ class Detector(Watcher):
         return self.rule.skipped if self.rule is not None else 0
 
 
-DETECTORS: dict[str, type[Detector]] = {}
+DETECTORS: dict[str, type[Detector]] = {}  # config name (the kind, or the class's `name`) -> class
 
 
 def register(cls: type[Detector]) -> type[Detector]:
-    """Class decorator: make a detector available by its kind name in config.yaml."""
-    if cls.kind in DETECTORS:
-        raise ValueError(f"detector kind {cls.kind!r} registered twice")
-    DETECTORS[cls.kind] = cls
+    """Class decorator: make a detector available in config.yaml by its kind name (or its own `name`)."""
+    name = cls.name or cls.kind
+    if name in DETECTORS:
+        raise ValueError(f"detector {name!r} registered twice")
+    DETECTORS[name] = cls
     return cls

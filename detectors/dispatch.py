@@ -8,19 +8,41 @@ from __future__ import annotations
 
 from detectors.base import DETECTORS, HOOKS, Detector, InstrumentContext, Watcher, overrides
 from detectors.settings import DetectorSettings
+from feeds.events import BarEvent
 
 
 class DetectorSet:
-    """The enabled detectors of one instrument, their shared features, and per hook the bound methods to call."""
+    """The enabled detectors of one instrument, their shared features, and per hook the bound methods to call.
 
-    __slots__ = ("detectors", "features", *(hook[3:] for hook in HOOKS))
+    Bar-only detectors wait in `pending` until the instrument's first bar: until then the bar hook list holds
+    only the call that builds them, so an instrument fed books and trades never carries them.
+    """
 
-    def __init__(self, detectors: list[Detector], features: list[Watcher]) -> None:
+    __slots__ = ("detectors", "features", "context", "pending", *(hook[3:] for hook in HOOKS))
+
+    def __init__(self, detectors: list[Detector], features: list[Watcher], context: InstrumentContext | None = None,
+                 pending: list[tuple[type[Detector], object]] | None = None) -> None:
         self.detectors = detectors
         self.features = features
-        members = [*features, *detectors]  # features first: detectors read what they computed
+        self.context = context
+        self.pending = pending or []
+        self._bind()
+
+    def _bind(self) -> None:
+        members = [*self.features, *self.detectors]  # features first: detectors read what they computed
         for hook in HOOKS:
             setattr(self, hook[3:], [getattr(m, hook) for m in members if overrides(m, hook)])
+        if self.pending:
+            self.bar = [self._first_bar]
+
+    def _first_bar(self, event: BarEvent) -> None:
+        """Build the bar-only detectors (and the features they ask for), then give them this bar."""
+        pending, self.pending = self.pending, []
+        self.detectors.extend(cls(self.context, params) for cls, params in pending)
+        self.features[:] = list(self.context.features.values())
+        self._bind()
+        for hook in self.bar:
+            hook(event)
 
     def reset(self) -> None:
         for member in (*self.features, *self.detectors):
@@ -28,10 +50,13 @@ class DetectorSet:
 
 
 def build_detectors(context: InstrumentContext, settings: DetectorSettings) -> DetectorSet:
-    """Every registered kind that is enabled for this instrument, with its per-instrument params."""
-    detectors = []
-    for kind, cls in DETECTORS.items():
-        params = settings.params_for(kind, context.instrument.key)
+    """Every registered detector that is enabled for this instrument, with its per-instrument params."""
+    detectors, pending = [], []
+    for name, cls in DETECTORS.items():
+        params = settings.params_for(name, context.instrument.key)
         if params.enabled and cls.applies_to(context.instrument):
-            detectors.append(cls(context, params))
-    return DetectorSet(detectors, list(context.features.values()))
+            if cls.bars_only:
+                pending.append((cls, params))
+            else:
+                detectors.append(cls(context, params))
+    return DetectorSet(detectors, list(context.features.values()), context, pending)

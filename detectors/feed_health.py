@@ -29,7 +29,8 @@ class StaleFeedParams(DetectorParams):
 @register
 class StaleFeed(Detector):
     """No update for longer than the freshness limit; the silence itself is the metric, read on the timer
-    from the runtime's record of the instrument's last event (so it costs nothing per event)."""
+    from the runtime's record of the instrument's last event (so it costs nothing per event). The timer runs
+    only while the market is open, and silence counts from the opening at the earliest (detectors.sessions)."""
 
     kind = "stale_feed"
     family = "feed"
@@ -49,9 +50,9 @@ class StaleFeed(Detector):
         return f"no update for {silent:.1f} s > {threshold:.1f} s", {"last_update_ts": self._last}
 
     def on_tick(self, now: float) -> None:
-        last = self.context.last_event_ts()
-        if not last:
+        if not self.context.last_event_ts():
             return  # nothing arrived yet
+        last = self.context.fresh_since()  # the freshness clock restarts when the market opens
         if self.rule.active and last > self._last:
             self._silent = last - self._last  # the silence that just ended
         self._last = last

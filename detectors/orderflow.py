@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import compress
+from operator import not_
 from typing import Callable
 
 from detectors.base import InstrumentContext, Watcher
@@ -30,7 +32,7 @@ MAX_TRACK_S = 120.0  # a large order resting longer is not a spoof: stop trackin
 FILLED_SHARE = 0.1  # an order filled beyond this share was real liquidity
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # one order is one object: untracking removes it by identity, cheaply
 class Tracked:
     ts: float
     account: str | None
@@ -81,7 +83,7 @@ class LargeOrders(Watcher):
         self.large = math.inf  # ... and TRACK_MULTIPLE times it: the one comparison most events cost
         self.orders: dict[str, Tracked] = {}  # L3: by order id
         self.by_account: dict[str | None, list[Tracked]] = {}
-        self.levels: dict[tuple[str, float], Tracked] = {}  # L2: by (side, price)
+        self.levels: dict[str, dict[float, Tracked]] = {"buy": {}, "sell": {}}  # L2: by side, then price
         self.sweep_at = -math.inf  # when on_tick next drops orders tracked too long
 
     def _learn(self, ts: float, qty: float) -> None:
@@ -172,14 +174,15 @@ class LargeOrders(Watcher):
                         order.opposite_ts = event.ts
                         order.opposite_qty += event.qty
             return
-        aggressor_hits = "sell" if event.side == "buy" else "buy"  # the resting side a trade takes from
-        for order in stacks.get(None, ()):
-            if order.side == aggressor_hits:
-                if order.price == event.price:
-                    order.filled += event.qty  # printed at the large level itself: it was real
-            else:
-                order.opposite_qty += event.qty
-                order.opposite_ts = event.ts
+        # L2: every tracked level is in `levels` (and in by_account[None]); a trade takes from the resting
+        # side opposite its aggressor, so the aggressor's own side is the other side of those levels
+        taken = self.levels["sell" if event.side == "buy" else "buy"].get(event.price)
+        if taken is not None:
+            taken.filled += event.qty  # printed at the large level itself: it was real
+        qty, ts = event.qty, event.ts
+        for order in self.levels[event.side].values():
+            order.opposite_qty += qty
+            order.opposite_ts = ts
 
     # -- L2 fallback ----------------------------------------------------------------------------------
     def on_book(self, book: OrderBook, event: BookEvent) -> None:
@@ -189,22 +192,42 @@ class LargeOrders(Watcher):
             self._forget_levels()
             return
         ts = event.ts
+        learn = ts >= self.grid.next_ts  # one size sample per event at most: the first untracked level's
+        large = self.large
         for side, levels in (("buy", event.bids), ("sell", event.asks)):
-            for price, qty in levels:
-                tracked = self.levels.get((side, price))
-                if tracked is not None:
-                    if qty < 0.5 * tracked.qty:
-                        del self.levels[(side, price)]
-                        self._ended(tracked, ts)
-                    continue
-                self._learn(ts, qty)
-                if qty >= self.large and _distance(book, side, price) > 0:
-                    self.levels[(side, price)] = self._track(book, ts, None, side, price, qty, qty / self.usual)
+            if not levels:
+                continue
+            tracked_side = self.levels[side]
+            prices, sizes = zip(*levels)  # sifted in C: most levels are neither tracked nor large
+            tracked = list(map(tracked_side.__contains__, prices))
+            if learn:  # levels before the sampled one are tracked or empty: none could be large, whatever `large`
+                for qty, is_tracked in zip(sizes, tracked):
+                    if qty > 0 and not is_tracked:
+                        self._learn(ts, qty)
+                        learn, large = False, self.large
+                        break
+            if max(compress(sizes, map(not_, tracked)), default=0.0) < large:
+                for price, qty in compress(levels, tracked):  # the common case: only tracked levels to follow
+                    self._follow(tracked_side, price, qty, ts)
+                continue
+            for (price, qty), is_tracked in zip(levels, tracked):
+                if is_tracked:
+                    self._follow(tracked_side, price, qty, ts)
+                elif qty >= large and _distance(book, side, price) > 0:
+                    tracked_side[price] = self._track(book, ts, None, side, price, qty, qty / self.usual)
+
+    def _follow(self, tracked_side: dict[float, Tracked], price: float, qty: float, ts: float) -> None:
+        """A tracked level changed size: shrunk below half, the large order is gone."""
+        tracked = tracked_side.get(price)  # None for a price repeated in one event, ended by its first mention
+        if tracked is not None and qty < 0.5 * tracked.qty:
+            del tracked_side[price]
+            self._ended(tracked, ts)
 
     def _forget_levels(self) -> None:
-        for order in self.levels.values():
-            self._untrack(order)
-        self.levels.clear()
+        for tracked_side in self.levels.values():
+            for order in tracked_side.values():
+                self._untrack(order)
+            tracked_side.clear()
 
     def on_tick(self, now: float) -> None:
         """Stop following large orders that have rested too long to be spoofs (bounded memory)."""
@@ -212,13 +235,14 @@ class LargeOrders(Watcher):
             return
         self.sweep_at = now + MAX_TRACK_S / 10
         limit = now - MAX_TRACK_S
-        for store in (self.orders, self.levels):
+        for store in (self.orders, *self.levels.values()):
             stale = [key for key, order in store.items() if order.ts < limit]
             for key in stale:
                 self._untrack(store.pop(key))
 
     def reset(self) -> None:
         self.orders.clear()
-        self.levels.clear()
+        for tracked_side in self.levels.values():
+            tracked_side.clear()
         self.by_account.clear()
         self._forget_size()

@@ -11,11 +11,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from detectors.base import Detector, register
+from detectors.base import Detector, InstrumentContext, register
 from detectors.features import NearDepth, TopOfBook
+from detectors.limit_band import LimitBand
 from detectors.rules import Rule, RuleParams, check_history, check_positive
 from detectors.stats import EveryGrid, RollingWindow
 LIVE_S = 2.0  # a book updated within this long is live enough to learn from
+
+
+def limit_locked(context: InstrumentContext) -> bool:
+    """An A-share locked at its daily limit (the price_limit detector's band): one empty side is then the
+    market's rule, not liquidity leaving, and says nothing about depth either way."""
+    band = context.features.get(LimitBand)
+    return band is not None and band.locked_now() is not None
 
 
 class _Baselined(Detector):
@@ -132,7 +140,7 @@ class DepthFloor(Detector):
         return f"depth within {band:g} bps {depth:,.0f} < floor {floor:,.0f}", {"band_bps": band}
 
     def on_tick(self, now: float) -> None:
-        if now >= self.grid.next_ts:
+        if now >= self.grid.next_ts and not limit_locked(self.context):
             depth = self.depth.thinner_side(now, self.params.band_bps)
             if depth is not None:  # the grid moves on only with a sample: a replay samples at the same times
                 self.grid.due(now)
@@ -194,7 +202,7 @@ class BookDepletion(_Baselined):
                 {"depth": self._depth, "average": math.exp(self.history.mean), "band_bps": band})
 
     def on_tick(self, now: float) -> None:
-        if now < self.grid.next_ts:
+        if now < self.grid.next_ts or limit_locked(self.context):
             return
         depth = self.near.thinner_side(now, self.params.band_bps)
         if depth is None:

@@ -67,6 +67,11 @@ class MarketCalendar:
         self._plans: dict[date, tuple[Segment, ...]] = {}
         self._current = _EMPTY
 
+    @property
+    def always_open(self) -> bool:
+        """Trading around the clock every day (crypto): nothing to gate."""
+        return self._always
+
     def session_state(self, ts: float) -> tuple[SessionState, float]:
         """(state, the ts at which it next changes); O(1) while `ts` stays in the segment answered last."""
         segment = self._current

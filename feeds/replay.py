@@ -4,6 +4,10 @@ Each file's format is told by its content (feeds.captures.detect_format): our FO
 (../shared/FORMAT.md section 1), raw Binance and OKX websocket captures, and Lean minute-bar zips. Every
 reader yields its events in `ts` order, so one merge interleaves them all.
 
+With `check_books`, each Binance capture's bookTickers are checked against the runtime's rebuilt books
+(feeds.captures.tickercheck): the caller attaches `book_checks` to the runtime, and the end of the run
+says how many agreed, through `on_note`.
+
 Bad input never stops a replay: each corrupt line, backwards timestamp or truncated gzip is reported as one
 line naming the file and line, counted in `errors`, and skipped. Only a file that cannot be read at all (a
 recording's bad header, an unknown capture, a damaged zip) is refused, before the run starts.
@@ -23,6 +27,7 @@ from feeds.captures.bars import LeanMinuteBars, group_days
 from feeds.captures.binance import BinanceCapture
 from feeds.captures.files import TRUNCATED, Report, ReplayError, numbered_lines, open_for_reading
 from feeds.captures.okx import OkxCapture
+from feeds.captures.tickercheck import BookTickerCheck
 from feeds.events import Event, event_from_record
 from feeds.recorder import FORMAT_VERSION
 from feeds.settings import InstrumentSettings
@@ -106,7 +111,7 @@ class RecordingReader:
         return None
 
 
-def open_readers(paths: list[Path], report: Report) -> list[Reader]:
+def open_readers(paths: list[Path], report: Report, check_books: bool = False) -> list[Reader]:
     """A reader per file, in the order given; a day's trade and quote bar zips share one reader."""
     readers: list[Reader] = []
     bar_zips: list[Path] = []
@@ -115,7 +120,7 @@ def open_readers(paths: list[Path], report: Report) -> list[Reader]:
         if kind == BARS:
             bar_zips.append(path)
         elif kind == BINANCE:
-            readers.append(BinanceCapture(path, report))
+            readers.append(BinanceCapture(path, report, check_books))
         elif kind == OKX:
             readers.append(OkxCapture(path, report))
         else:
@@ -130,30 +135,38 @@ class ReplaySource:
     name = "replay"
 
     def __init__(self, paths: list[str | Path], speed: float = 0.0,
-                 on_error: Callable[[str], None] | None = None) -> None:
+                 on_error: Callable[[str], None] | None = None, check_books: bool = False,
+                 on_note: Callable[[str], None] | None = None) -> None:
         self.paths = [Path(path) for path in paths]
         self.speed = speed
-        self.on_error = on_error or _print_error
+        self.on_error = on_error or _to_stderr
+        self.on_note = on_note or _to_stderr  # the end-of-run summary lines (book checks)
         self.events = 0
         self.errors = 0
         self.last_ts: float | None = None
-        self.readers = open_readers(self.paths, self._report)  # refuse a bad file before the run starts
+        self.readers = open_readers(self.paths, self._report, check_books)  # refuse a bad file before the run starts
         self.headers = [reader.header for reader in self.readers]  # None for a capture
         self.instruments = [i for reader in self.readers for i in reader.instruments]  # what captures reveal
+        self.book_checks: list[BookTickerCheck] = [check for reader in self.readers
+                                                   for check in getattr(reader, "book_checks", {}).values()]
 
     async def run(self, emit: Emit) -> None:
         """Emit every file's events merged by `ts`, in batches; equal timestamps keep the files' order."""
         pacer = Pacer(self.speed)
         batch: list[Event] = []
-        with ExitStack() as stack:  # close every file even when the run is cancelled
-            streams = [stack.enter_context(closing(reader.events())) for reader in self.readers]
-            for event in heapq.merge(*streams, key=_ts):
-                if batch and (len(batch) >= BATCH_MAX or event.ts - batch[0].ts >= BATCH_SPAN_S):
-                    await self._emit(batch, pacer, emit)
-                    batch = []
-                batch.append(event)
-        if batch:
-            await self._emit(batch, pacer, emit)
+        try:
+            with ExitStack() as stack:  # close every file even when the run is cancelled
+                streams = [stack.enter_context(closing(reader.events())) for reader in self.readers]
+                for event in heapq.merge(*streams, key=_ts):
+                    if batch and (len(batch) >= BATCH_MAX or event.ts - batch[0].ts >= BATCH_SPAN_S):
+                        await self._emit(batch, pacer, emit)
+                        batch = []
+                    batch.append(event)
+            if batch:
+                await self._emit(batch, pacer, emit)
+        finally:  # also when --duration stops the run: what was checked so far
+            for check in self.book_checks:
+                self.on_note(check.summary())
 
     async def _emit(self, batch: list[Event], pacer: Pacer, emit: Emit) -> None:
         await pacer.wait_until(batch[0].ts)
@@ -170,5 +183,5 @@ def _ts(event: Event) -> float:
     return event.ts
 
 
-def _print_error(message: str) -> None:
+def _to_stderr(message: str) -> None:
     print(message, file=sys.stderr)

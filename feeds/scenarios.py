@@ -16,7 +16,8 @@ Hooks (all receive the instrument's `MarketSim`), called at the start of a simul
 For harnesses that schedule every kind (console.evaluate), `resets` says whether detectors warm up again
 afterwards, and `role` what instrument a kind needs: `any`, `standalone` (moves the price: best on an
 instrument with no sibling listing, since moving one listing alone also dislocates its siblings), `perp`
-(a perpetual with a spot sibling) or `listed_twice` (the same symbol on another venue).
+(a perpetual with a spot sibling), `listed_twice` (the same symbol on another venue) or `a_share` (a
+mainland China stock, which has daily price limits).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, ClassVar
 
+from feeds.price_limits import BandRules, a_share_board, price_band
 from feeds.events import LabelEvent
 from feeds.settings import ScenarioSettings
 
@@ -54,6 +56,8 @@ STUFF_PER_STEP = 40  # quote_stuffing: adds (each cancelled in the same step) pe
 SWEEP_LEVELS, SWEEP_BPS = 6, 5.0  # momentum_ignition: the igniting order takes out at least this many price
 # levels and this many bps of the book (but never the whole side) ...
 TURN_SHARE = 0.6  # ... then half a second later the same account trades this share of it the other way
+LOCK_BEYOND_BPS = 50.0  # price_limit: fair jumps this far beyond the upper limit (buyers would pay more) ...
+QUEUE_LOTS = 50  # ... and one buyer adds this many ordinary orders' worth to the queue at the limit
 
 
 class Scenario:
@@ -515,3 +519,39 @@ class Concentration(Scenario):
 
     def on_step(self, market: MarketSim) -> None:
         market.extra_takes(DOMINANT_MULTIPLE * self.magnitude, ABUSER)
+
+
+@register
+class LimitUp(Scenario):
+    """An A-share jumps to its upper daily limit on news and locks there: the exchange refuses offers above
+    the limit, buyers queue at it and take every offer at it, so the ask side stays empty. (A gradual run-up
+    would be swept step by step in this model, whose makers requote less than a bps a step.) At the end the
+    limit opens and the price falls back to where it started, so later injections meet an ordinary market."""
+
+    kind = "price_limit"
+    role = "a_share"
+
+    def detail(self) -> str:
+        return f"jumps to the upper limit (+{self.pct:g}% of the previous close) and locks there"
+
+    def __init__(self, settings: ScenarioSettings, start_ts: float) -> None:
+        super().__init__(settings, start_ts)
+        board = a_share_board(settings.instrument.split(":", 1)[-1])
+        self.pct = BandRules().pct(board or "main")
+
+    def on_start(self, market: MarketSim) -> None:
+        tick = market.tick_size
+        band = price_band(market.prev_close, self.pct, tick)
+        self.limit = round(band.high / tick)
+        market.band = (round(band.low / tick), self.limit)
+        self.before = market.log_fair
+        market.log_fair = math.log(band.high) + _bps_to_log(LOCK_BEYOND_BPS)
+
+    def on_step(self, market: MarketSim) -> None:
+        if self.steps == 1:  # the step after the jump, when the asks up to the limit are gone
+            market.add_order(BID, self.limit, QUEUE_LOTS * market.random_lots(), market.random_taker())
+        self.steps += 1
+
+    def on_end(self, market: MarketSim) -> None:
+        market.band = None
+        market.log_fair = self.before

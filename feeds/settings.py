@@ -31,6 +31,11 @@ class VenueSettings:
     reconnect_base_s: float = 0.5  # first reconnect delay; doubles per failure, with jitter ...
     reconnect_max_s: float = 30.0  # ... up to this
     urls: dict[str, str] = field(default_factory=dict)  # URL prefix -> replacement (mirrors, test servers)
+    # Live quoting (maker.mode: live): the NAMES of environment variables holding the API credentials;
+    # the values are read from the environment only, never from this file, and never logged or stored.
+    api_key_env: str | None = None
+    secret_env: str | None = None
+    password_env: str | None = None  # venues with an API passphrase (OKX)
 
     def __post_init__(self) -> None:
         for name in ("rest_poll_s", "funding_poll_s", "reconnect_base_s", "reconnect_max_s"):
@@ -55,6 +60,12 @@ class InstrumentSettings:
     price: float = 100.0  # the simulator's starting price
     volatility: float = 0.6  # the simulator's annualised volatility
     freshness_s: float | None = None  # overrides the venue's
+    prev_close: float | None = None  # the previous session's close: A-share price limits band around it (later
+    # days use the feed's own last price of the day before); the simulator's day opens at `price` regardless
+
+    def __post_init__(self) -> None:
+        if self.prev_close is not None and not self.prev_close > 0:
+            raise ValueError(f"prev_close must be positive, got {self.prev_close}")
 
     @property
     def key(self) -> str:

@@ -23,14 +23,17 @@ from bisect import bisect_left, bisect_right, insort
 from datetime import datetime, timezone
 from decimal import Decimal
 from operator import attrgetter
-from typing import Iterable
+from typing import Iterable, Iterator
 
+from feeds.calendars import OPEN, Calendars, MarketCalendar
 from feeds.events import BookEvent, Event, Level, OrderEvent, TradeEvent
 from feeds.scenarios import Scenario, build_scenario
-from feeds.settings import InstrumentSettings, ScenarioSettings, SimSettings
+from feeds.settings import InstrumentSettings, MarketsSettings, ScenarioSettings, SimSettings
 from feeds.source import Emit, Pacer
 
-YEAR_S = 365 * 24 * 3600  # crypto trades around the clock; equities use the same until a session calendar exists
+# volatility is annualised over calendar time for every market; an equity simply does not move while its
+# market is closed (Simulator with `markets`), so its simulated daily range is narrower than the figure implies
+YEAR_S = 365 * 24 * 3600
 ORDERS_PER_SIDE = 100  # resting orders each side gravitates to: deep queues at the touch and 20+ levels
 ADDS_PER_STEP = 3.0  # mean limit-order arrivals per side per step at that depth
 CANCEL_P = ADDS_PER_STEP / ORDERS_PER_SIDE  # per resting order per step, so arrivals and cancels balance
@@ -54,6 +57,7 @@ OTHERS = ACCOUNTS[4:]  # everyone else: all aggressive flow and the deeper passi
 BID, ASK = 0, 1  # book side index; an order resting on BID is a buy
 SIDE_NAMES = ("buy", "sell")
 _BY_TS = attrgetter("ts")
+EMIT_EVENTS = 500  # most events per emit: a 200-instrument step (~3,600 events) reaches the runtime in pieces
 
 
 def parse_start(settings: SimSettings) -> float:
@@ -158,6 +162,8 @@ class MarketSim:
         self.takers = True
         self.drop_delta = False
         self.size_scale = 1.0
+        self.band: tuple[int, int] | None = None  # daily price limits in ticks (a limit scenario sets them): the
+        # exchange refuses orders outside, so a bid above the upper limit joins the queue at it, an ask is refused
         self.pending: list[Scenario] = []
         self.active: list[Scenario] = []
         self.out: list[Event] = []
@@ -180,6 +186,7 @@ class MarketSim:
         self.quote_gap = max(1.0, 2.0 * near)  # a touch further behind the anchor than this gets a maker quote
         self.far_inv = _geometric_inv(max(MIN_FAR_TICKS, FAR_SIGMAS * sigma_ticks))
         self.size_mu = math.log(max(1.0, ORDER_NOTIONAL / (instrument.price * instrument.lot_size)))
+        self.prev_close = instrument.prev_close or instrument.price  # what today's A-share limits band around
 
     def _seed_book(self) -> None:
         """The book at the start: resting orders on both sides, described by the first snapshot only."""
@@ -312,14 +319,18 @@ class MarketSim:
             account, inv = self.random_taker(), self.far_inv
         distance = int(math.log(1.0 - rng.random()) * inv)
         anchor = self._anchor(side)
-        tick = max(1, anchor - distance) if side == BID else anchor + distance
+        tick = self._banded(side, max(1, anchor - distance) if side == BID else anchor + distance)
+        if tick is None:
+            return
         self.add_order(side, tick, self.random_lots(), account)
 
     def _keep_quote(self, side: int) -> None:
         """A market maker always quotes near the anchor, so after a jump or a sweep the spread is normal again
         within the step instead of waiting for random arrivals."""
-        anchor = self._anchor(side)
+        anchor = self._banded(side, self._anchor(side))
         ticks = self.ticks[side]
+        if anchor is None:
+            return
         if not ticks or (anchor - ticks[-1] if side == BID else ticks[0] - anchor) > self.quote_gap:
             self.add_order(side, anchor, self.random_lots(), self._maker())
 
@@ -331,6 +342,16 @@ class MarketSim:
             return max(1, min(tick, asks[0] - 1) if asks else tick)
         tick = math.ceil(self.fair_ticks + self.offset)
         return max(tick, bids[-1] + 1) if bids else tick
+
+    def _banded(self, side: int, tick: int) -> int | None:
+        """`tick` as the exchange accepts it under a price band: a bid above the upper limit (an ask below the
+        lower) waits at the limit; an order beyond the far limit is refused (None)."""
+        if self.band is None:
+            return tick
+        low, high = self.band
+        if side == BID:
+            return None if tick < low else min(tick, high)
+        return None if tick > high else max(tick, low)
 
     def _maker(self) -> str:
         return MAKERS[int(self.rng.random() * len(MAKERS))]
@@ -501,11 +522,15 @@ class MarketSim:
 class Simulator:
     """Every simulated instrument, stepped together in steps of `settings.step_s` from `start_ts`."""
 
-    def __init__(self, instruments: list[InstrumentSettings], settings: SimSettings, start_ts: float) -> None:
+    def __init__(self, instruments: list[InstrumentSettings], settings: SimSettings, start_ts: float,
+                 markets: MarketsSettings | None = None) -> None:
         self.start_ts = start_ts
         self.step_s = settings.step_s
         self.steps = 0
         self.markets: dict[str, MarketSim] = {}
+        # instruments whose market keeps hours (from `markets`; none without it): quiet outside `open`
+        self.sessions: dict[str, MarketCalendar] = {}
+        calendars = Calendars(markets) if markets is not None else None
         underlyings: dict[str, _Underlying] = {}
         jump_p = JUMPS_PER_HOUR * settings.step_s / 3600.0
         for instrument in instruments:
@@ -514,6 +539,9 @@ class Simulator:
             name = instrument.symbol.split(":")[0]  # BTC/USDT:USDT (perp) shares BTC/USDT's underlying
             underlying = underlyings.setdefault(name, _Underlying(settings.seed, name, jump_p))
             self.markets[instrument.key] = MarketSim(instrument, settings, underlying)
+            calendar = calendars[instrument.market] if calendars is not None else None
+            if calendar is not None and not calendar.always_open:
+                self.sessions[instrument.key] = calendar
         for scenario in settings.scenarios:
             self._schedule(scenario)
 
@@ -530,34 +558,61 @@ class Simulator:
 
     def step(self) -> list[Event]:
         """Advance every instrument one step; the step's events, sorted by ts (stable, so ties keep order)."""
-        t0 = self.now
-        self.steps += 1
-        t1 = self.now
-        out: list[Event] = []
-        for market in self.markets.values():
-            out += market.step(self.steps, t0, t1)
+        return self.merge(list(self.stepping()))
+
+    @staticmethod
+    def merge(parts: list[list[Event]]) -> list[Event]:
+        """A step's events from its instruments' (`stepping`), in time order; ties keep instrument order."""
+        out = [event for events in parts for event in events]
         out.sort(key=_BY_TS)
         return out
 
+    def stepping(self) -> Iterator[list[Event]]:
+        """One step, an instrument at a time: each stepped instrument's events as they are made (`step` merges
+        them), so that a caller can let the event loop run between instruments; exhaust it to end the step."""
+        t0 = self.now
+        self.steps += 1
+        t1 = self.now
+        sessions = self.sessions
+        for key, market in self.markets.items():
+            calendar = sessions.get(key) if sessions else None
+            if calendar is not None and calendar.session_state(t0)[0] != OPEN:
+                market.need_snapshot = True  # closed: no orders, no trades; a fresh snapshot at the open
+                continue
+            yield market.step(self.steps, t0, t1)
+
 
 class SimSource:
-    """The simulator as a `Source`: steps the market, paces it to `settings.speed` and emits each step."""
+    """The simulator as a `Source`: steps the market, paces it to `settings.speed` and emits each step.
+
+    A step of a few hundred instruments is tens of milliseconds of work, and the console shares the loop:
+    the source lets the loop run every `Pacer.slice_s` while stepping, and emits a step in pieces of at most
+    EMIT_EVENTS, so a key press or a frame waits for a slice, not for a whole step. The events, and their
+    order, are exactly `Simulator.step`'s; only the batch boundaries differ (nothing downstream keys on them:
+    the detectors' timers run on a fixed grid of market time).
+    """
 
     name = "sim"
 
     def __init__(self, instruments: list[InstrumentSettings], settings: SimSettings, start_ts: float,
-                 until_ts: float | None = None) -> None:
-        self.sim = Simulator(instruments, settings, start_ts)
+                 until_ts: float | None = None, markets: MarketsSettings | None = None) -> None:
+        self.sim = Simulator(instruments, settings, start_ts, markets)
         self.pacer = Pacer(settings.speed)
         self.until_ts = until_ts
 
     async def run(self, emit: Emit) -> None:
         """Forever, or until market time reaches `until_ts` (events after it are not emitted)."""
-        sim, until = self.sim, self.until_ts
+        sim, until, pacer = self.sim, self.until_ts, self.pacer
         while until is None or sim.now < until:
-            batch = sim.step()
-            await self.pacer.wait_until(sim.now)
+            parts = []
+            for events in sim.stepping():
+                parts.append(events)
+                await pacer.breathe()
+            batch = sim.merge(parts)
+            await pacer.wait_until(sim.now)
             if until is not None and sim.now > until:
                 batch = [event for event in batch if event.ts <= until]
-            if batch:
-                emit(batch)
+            for start in range(0, len(batch), EMIT_EVENTS):
+                if start:
+                    await pacer.breathe()
+                emit(batch[start:start + EMIT_EVENTS])

@@ -95,6 +95,9 @@ class MakerEngine:
         state, reason = self.risk.state(key)
         if not q.quoting:
             return STOPPED, reason or "quoting not started"
+        held = self.orders.exchange.status_text
+        if held:
+            reason = held + (f"; {reason}" if reason else "")
         if q.defence is not None:
             reason = f"defensive ({q.defence.phase}): {q.defence.reason}" + (f"; {reason}" if reason else "")
         elif not reason and q.plan is None:
@@ -258,6 +261,8 @@ class MakerEngine:
         state, _ = self.risk.state(key)
         if state == HALTED:
             return  # its orders were cancelled when it tripped; nothing new goes out
+        if not self.orders.exchange.quoting_allowed:
+            return  # a live exchange not yet confirmed, or down or reconciling: it says why (status_text)
         self.quote_updates += 1
         position = self.inventory.qty(key)
         d = q.defence

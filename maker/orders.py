@@ -98,6 +98,8 @@ class Exchange(Protocol):
     """Where orders go: the paper exchange here; live trading implements the same with ccxt."""
 
     listener: ExchangeListener | None
+    quoting_allowed: bool  # False while a live exchange is unconfirmed, disconnected or reconciling
+    status_text: str  # why quoting is held back ('' when it is not)
 
     def place(self, order: Order, ts: float) -> None: ...
     def cancel(self, order_id: str, ts: float) -> None: ...

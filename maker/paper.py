@@ -48,6 +48,9 @@ class _Resting:
 class PaperExchange:
     """Implements `maker.orders.Exchange` against the live books and tape the runtime already keeps."""
 
+    quoting_allowed = True  # always reachable: it runs in-process
+    status_text = ""
+
     def __init__(self, settings: PaperSettings, fees: FeeSettings, book_for: Callable[[Key], OrderBook | None]) -> None:
         self.latency_s = settings.latency_s
         self.fees = fees

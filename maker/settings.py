@@ -77,6 +77,18 @@ class PaperSettings:
 
 
 @dataclass(frozen=True)
+class LiveSettings:
+    """Live quoting through ccxt (maker.mode: live): the dead-man rule and the fallback when there is no
+    websocket user stream."""
+
+    dead_man_s: float = 10.0  # user stream down this long (wall seconds) -> every order is cancelled
+    poll_s: float = 2.0  # REST polling of orders and fills where the exchange has no user stream
+
+    def __post_init__(self) -> None:
+        _require_positive(self, "dead_man_s", "poll_s")
+
+
+@dataclass(frozen=True)
 class DefenceSettings:
     """Defensive mode: pull or widen quotes, then cut inventory, until the operator leaves it."""
 
@@ -220,6 +232,7 @@ class MakerSettings:
     limits: RiskLimits = field(default_factory=RiskLimits)
     orders: OrderSettings = field(default_factory=OrderSettings)
     paper: PaperSettings = field(default_factory=PaperSettings)
+    live: LiveSettings = field(default_factory=LiveSettings)
     defence: DefenceSettings = field(default_factory=DefenceSettings)
     quoting: QuotingSettings = field(default_factory=QuotingSettings)  # models, levels, estimators
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-START_TS = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+START_TS = 1_767_578_400.0  # 2026-01-05T02:00:00Z: a Monday, 10:00 in Hong Kong (0700.HK trades until 12:00)
 
 SMALL_CONFIG = """\
 venues:
@@ -19,7 +19,7 @@ instruments:
   - {venue: sim-hk, symbol: 0700.HK, kind: equity, market: hk, tick_size: 0.2, lot_size: 100, price: 380, volatility: 0.3}
 sim:
   seed: 11
-  start: "2026-01-01T00:00:00Z"
+  start: "2026-01-05T02:00:00Z"
   speed: 0
   scenarios:
     - {kind: spread_wide, instrument: "sim-alpha:ETH/USDT", at: 90, duration: 30, magnitude: 8}

@@ -36,6 +36,7 @@ BINANCE_FILES = {("spot", "BTCUSDT"): "btcusdt_spot_20240808.gz", ("spot", "ETHU
 BINANCE_SIZES = {("spot", "BTCUSDT"): ("0.01000000", "0.00001000"), ("spot", "ETHUSDT"): ("0.01000000", "0.00010000"),
                  ("usdm", "BTCUSDT"): ("0.10", "0.001")}
 FUNDING_RATE = "0.00010000"
+MIN_NOTIONAL = "5.00000000"  # Binance spot's NOTIONAL filter: the smallest order value in USDT
 NEXT_FUNDING_MS = 1723161600000  # 2024-08-09T00:00:00Z, the settlement after the capture
 
 
@@ -101,9 +102,12 @@ def binance_symbol_info(market: str, symbol: str) -> dict:
     tick, step = BINANCE_SIZES[(market, symbol)]
     base = symbol[:-4]
     filters = [{"filterType": "PRICE_FILTER", "minPrice": tick, "maxPrice": "1000000", "tickSize": tick},
-               {"filterType": "LOT_SIZE", "minQty": step, "maxQty": "9000", "stepSize": step}]
+               {"filterType": "LOT_SIZE", "minQty": step, "maxQty": "9000", "stepSize": step},
+               {"filterType": "NOTIONAL", "minNotional": MIN_NOTIONAL, "applyMinToMarket": True,
+                "maxNotional": "9000000", "applyMaxToMarket": False, "avgPriceMins": 5}]
     info = {"symbol": symbol, "status": "TRADING", "baseAsset": base, "quoteAsset": "USDT", "baseAssetPrecision": 8,
-            "quotePrecision": 8, "quoteAssetPrecision": 8, "orderTypes": ["LIMIT", "MARKET"], "filters": filters}
+            "quotePrecision": 8, "quoteAssetPrecision": 8, "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET"],
+            "filters": filters}
     if market == "spot":
         return info | {"isSpotTradingAllowed": True, "isMarginTradingAllowed": True, "permissionSets": [["SPOT"]]}
     return info | {"pair": symbol, "contractType": "PERPETUAL", "deliveryDate": 4133404800000,
@@ -245,6 +249,7 @@ class FakeExchange:
         self.depth_sent: dict[tuple, int] = {}
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.extensions: list = []  # more endpoints (e.g. fake_binance_trading.BinanceTrading), added at start
 
     # -- life cycle
     async def start(self) -> "FakeExchange":
@@ -261,6 +266,8 @@ class FakeExchange:
         app.router.add_get("/stream/ws/{n}", self._ws("binance-spot"))
         app.router.add_get("/fstream/{category}/ws/{n}", self._ws("binance-usdm"))
         app.router.add_get("/okx/ws/v5/public", self._ws("okx"))
+        for extension in self.extensions:
+            extension.register(app)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -281,7 +288,8 @@ class FakeExchange:
         base, ws = f"http://127.0.0.1:{self.port}", f"ws://127.0.0.1:{self.port}"
         if venue == "binance":
             return {"https://api.binance.com": base, "https://fapi.binance.com": base, "https://dapi.binance.com": base,
-                    "wss://stream.binance.com:9443": f"{ws}/stream", "wss://fstream.binance.com": f"{ws}/fstream"}
+                    "wss://stream.binance.com:9443": f"{ws}/stream", "wss://fstream.binance.com": f"{ws}/fstream",
+                    "wss://ws-api.binance.com:443": f"{ws}/ws-api"}
         return {"https://{hostname}": base, "wss://ws.okx.com:443": f"{ws}/okx"}
 
     # -- switches

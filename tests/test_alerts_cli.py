@@ -68,13 +68,13 @@ def test_list_shows_stored_alerts_and_filters_them(desk):
     header, *rows = result.stdout.splitlines()
     assert header.split()[:4] == ["ID", "RAISED", "(UTC)", "SEVERITY"]
     assert ids(result.stdout) == [stale, spread]  # newest first
-    assert "sim-hk:0700.HK" in rows[0] and "stale_feed" in rows[0] and "2026-01-01 00:02:40" in rows[0]
+    assert "sim-hk:0700.HK" in rows[0] and "stale_feed" in rows[0] and "2026-01-05 02:02:40" in rows[0]
     assert "system" in rows[1]  # resolved by the detector's all-clear
     for args, expected in [(("--state", "open"), [stale]), (("--state", "open,resolved"), [stale, spread]),
                            (("--kind", "spread_wide"), [spread]), (("--severity", "critical"), [spread]),
                            (("--severity", "warning"), [stale, spread]), (("--symbol", "sim-hk:0700.HK"), [stale]),
-                           (("--symbol", "ETH/USDT"), [spread]), (("--since", "2026-01-01T00:02:00Z"), [stale]),
-                           (("--until", "2026-01-01T00:02"), [spread]), (("--since", "1h"), [])]:
+                           (("--symbol", "ETH/USDT"), [spread]), (("--since", "2026-01-05T02:02:00Z"), [stale]),
+                           (("--until", "2026-01-05T02:02"), [spread]), (("--since", "1h"), [])]:
         assert ids(cli(desk, "alerts", "list", *args).stdout) == expected, args
 
 
@@ -125,7 +125,7 @@ def test_acknowledge_then_resolve_from_the_shell_and_the_report_counts_them(desk
     assert (tta["acknowledged"], tta["never_acknowledged"]) == (1, 1) and tta["mean"] == tta["p95"] > 0
     assert report["resolved"] == {"total": 2, "by_operator": 1, "condition_cleared": 1}
     assert report["backlog"]["total"] == 0
-    text = cli(desk, "report", "--since", "2026-01-01T00:02:00Z").stdout
+    text = cli(desk, "report", "--since", "2026-01-05T02:02:00Z").stdout
     assert "1 alerts: 0 critical, 1 warning, 0 info" in text
     assert "time to acknowledge:" in text and "1 acknowledged" in text and "open backlog: 0" in text
 

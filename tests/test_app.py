@@ -9,7 +9,9 @@ each on a runtime of its own since they change it.
 
 from __future__ import annotations
 
+import gc
 import io
+import time
 from dataclasses import replace
 
 import pytest
@@ -22,6 +24,7 @@ from conftest import START_TS
 from console.alert_services import attach_alert_services
 from console.app import VIEWS, WatchfloorApp
 from console.config import ConfigError, default_config_path, load_config
+from console.gc_tuning import THRESHOLDS
 from console.runtime import Runtime
 from console.screens.confirm import ConfirmScreen
 from console.screens.details import AlertDetails
@@ -57,7 +60,7 @@ def frozen_runtime(config, batches) -> tuple[Runtime, History]:
 
 
 def steps(config, count: int) -> list:
-    sim = Simulator(config.instruments, config.sim, START_TS)
+    sim = Simulator(config.instruments, config.sim, START_TS, config.markets)  # equities keep their hours
     return [sim.step() for _ in range(count)]
 
 
@@ -113,6 +116,23 @@ def screen_text(app: WatchfloorApp) -> str:
     return console.export_text()
 
 
+async def until(pilot, condition, timeout: float = 5.0) -> None:
+    """Let the app run until `condition()` holds, or `timeout` passes (the assertion that follows then fails):
+    as quick as the machine allows, never a fixed guess of how long it takes."""
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        await pilot.pause(0.02)
+
+
+def desk_quoting(desk_market, steps: int = 50) -> tuple[WatchfloorApp, Runtime, list]:
+    """The desk at 60 s with the maker quoting every instrument for `steps` more steps (orders resting)."""
+    app, runtime, later = desk(desk_market, 60.0)
+    runtime.maker.start_all()
+    for batch in later[:steps]:
+        runtime.dispatch(batch)
+    return app, runtime, later[steps:]
+
+
 def row_of(app: WatchfloorApp, alert_id: str) -> str:
     return " ".join(str(cell) for cell in app.query_one(AlertsTable).get_row(alert_id))
 
@@ -159,10 +179,7 @@ def test_snapshot(app, snap_compare, screen, size):
 def test_snapshot_command_palette(app, snap_compare, size):
     async def search(pilot):
         await steady(["colon", *"ack all"])(pilot)
-        for _ in range(40):  # the palette searches in a worker: wait for its answer, not for a time
-            await pilot.pause(0.05)
-            if "Ack all shown" in screen_text(pilot.app):
-                return
+        await until(pilot, lambda: "Ack all shown" in screen_text(pilot.app))  # the palette searches in a worker
 
     assert snap_compare(app, terminal_size=size, run_before=search)
 
@@ -204,7 +221,7 @@ async def test_radar_shows_every_instrument_and_spells_out_the_cursor_cell(app):
         counts = runtime.engine.open_counts()
         lines = text.splitlines()
         assert f"C:{counts['critical']} W:{counts['warning']} I:{counts['info']}" in lines[-2]  # the status bar
-        assert "2026-01-01 00:01:40 UTC" in lines[0]  # market time, not the wall clock
+        assert "2026-01-05 02:01:40 UTC" in lines[0]  # market time, not the wall clock
         radar = app.query_one(Radar)
         stale = ("sim-hk", "9988.HK")  # the 70 s scenario: silent, its stale_feed warning still open
         await pilot.press(*["j"] * keys.index(stale), *["l"] * radar.families.index("feed"))
@@ -280,9 +297,9 @@ async def test_space_freezes_the_ladder(desk_market):
         assert ladder.snapshot == frozen
         assert [line for line in screen_text(app).splitlines() if "─ spread" in line] == frozen_lines
         await pilot.press("space")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: ladder.snapshot != frozen)  # live again: the book had moved on
+        assert ladder.snapshot != frozen
         assert "PAUSED" not in screen_text(app)
-        assert ladder.snapshot != frozen  # live again: the book had moved on
 
 
 async def test_help_lists_every_binding_and_escape_closes_it(app):
@@ -309,7 +326,7 @@ async def test_command_palette_lists_every_action_and_runs_it(desk_market):
         await pilot.press("colon")
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"start/", "enter")
-        await pilot.pause(0.1)
+        await until(pilot, lambda: app.query_one(ContentSwitcher).current == "maker")
         assert app.query_one(ContentSwitcher).current == "maker"  # it went where the action lives ...
         assert runtime.maker.quoted[("sim-alpha", "BTC/USDT")].quoting  # ... and ran it
 
@@ -329,7 +346,7 @@ async def test_alerts_table_has_a_row_per_alert_updated_in_place(desk_market):
         assert str(table.get_cell(stale.id, "state")).strip() == "open"
         for batch in later[:300]:  # to 200 s: the silent instrument resumes and its alert resolves
             runtime.dispatch(batch)
-        await pilot.pause(0.2)
+        await until(pilot, lambda: str(table.get_cell(stale.id, "state")).strip() == "resolved")
         assert table.row_count == len(history)
         assert str(table.get_cell(stale.id, "state")).strip() == "resolved"
         assert "resolved" in next(line for line in screen_text(app).splitlines() if "stale_feed" in line)
@@ -428,10 +445,7 @@ async def test_details_show_what_an_earlier_run_did_from_the_store(desk_market, 
         async with app.run_test(size=LARGE) as pilot:
             await select_alert(pilot, app, stale.id)
             await pilot.press("enter")
-            for _ in range(40):  # the store is read in a worker
-                await pilot.pause(0.05)
-                if "called the vendor" in screen_text(app):
-                    break
+            await until(pilot, lambda: "called the vendor" in screen_text(app))  # the store is read in a worker
             assert "acknowledged bo: called the vendor" in " ".join(screen_text(app).split())
             await pilot.press("escape")
             assert "store ok" in screen_text(app).splitlines()[-2]  # the status bar
@@ -448,7 +462,7 @@ async def test_status_bar_shows_an_unwritable_store_in_red(desk_market, tmp_path
     await runtime.alert_store.start()
     try:
         async with app.run_test(size=LARGE) as pilot:
-            await pilot.pause(0.2)
+            await until(pilot, lambda: "STORE ERROR" in screen_text(app).splitlines()[-2])
             status = screen_text(app).splitlines()[-2]
             assert f"STORE ERROR {blocked / 'alerts.db'}: cannot open" in status
     finally:
@@ -462,10 +476,7 @@ async def test_a_new_critical_alert_rings_the_bell_and_toasts_once(desk_market):
     async with app.run_test(size=LARGE, notifications=True) as pilot:
         for batch in later[:150]:
             runtime.dispatch(batch)
-        for _ in range(100):  # wait for the toast to paint, however loaded the machine is
-            await pilot.pause(0.1)
-            if "CRITICAL" in screen_text(app):
-                break
+        await until(pilot, lambda: "CRITICAL" in screen_text(app), timeout=10.0)  # the toast, however loaded
         assert any(alert.severity == "critical" for alert in runtime.engine.history)
         assert len(rings) == 1
         assert "CRITICAL" in screen_text(app)  # the toast
@@ -480,14 +491,14 @@ async def test_unacknowledged_critical_alerts_ring_again_until_acknowledged(desk
     async with app.run_test(size=LARGE) as pilot:
         for batch in later[:150]:
             runtime.dispatch(batch)
-        await pilot.pause(0.5)
+        await until(pilot, lambda: len(rings) >= 3)
         assert len(rings) >= 3  # the first ring, then reminders
         for alert in runtime.engine.history:
             if alert.severity == "critical" and alert.state in ("open", "escalated"):
                 runtime.engine.acknowledge(alert.id, "ana")
-        await pilot.pause(0.15)
+        await pilot.pause(0.15)  # a reminder already under way
         before = len(rings)
-        await pilot.pause(0.4)
+        await pilot.pause(0.3)  # three reminder periods
         assert len(rings) == before
 
 
@@ -497,6 +508,10 @@ async def test_start_and_stop_quoting_the_selected_instrument(desk_market):
     app, runtime, later = desk(desk_market, 60.0)
     maker = runtime.maker
     btc = ("sim-alpha", "BTC/USDT")
+
+    def btc_row() -> str:
+        return next(line for line in screen_text(app).splitlines() if "sim-alpha:BTC/USDT" in line)
+
     async with app.run_test(size=LARGE) as pilot:
         await pilot.press("4")
         assert "STOPPED" in screen_text(app)
@@ -504,19 +519,18 @@ async def test_start_and_stop_quoting_the_selected_instrument(desk_market):
         assert maker.quoted[btc].quoting
         for batch in later[:50]:
             runtime.dispatch(batch)
-        await pilot.pause(0.2)
         assert maker.orders.working(btc)
-        assert "ACTIVE" in next(line for line in screen_text(app).splitlines() if "sim-alpha:BTC/USDT" in line)
+        await until(pilot, lambda: "ACTIVE" in btc_row())
+        assert "ACTIVE" in btc_row()
         await pilot.press("s")
         assert not maker.quoted[btc].quoting
         assert all(order.state == "pending_cancel" for order in maker.orders.working(btc))
-        assert "STOPPED" in next(line for line in screen_text(app).splitlines() if "sim-alpha:BTC/USDT" in line)
+        assert "STOPPED" in btc_row()
 
 
 async def test_stop_all_asks_first(desk_market):
-    app, runtime, _ = desk(desk_market, 60.0)
+    app, runtime, _ = desk_quoting(desk_market, 0)
     maker = runtime.maker
-    maker.start_all()
     async with app.run_test(size=LARGE) as pilot:
         await pilot.press("4", "S")
         assert isinstance(app.screen, ConfirmScreen)
@@ -528,17 +542,14 @@ async def test_stop_all_asks_first(desk_market):
 
 
 async def test_kill_switch_works_from_a_modal(desk_market):
-    app, runtime, later = desk(desk_market, 60.0)
+    app, runtime, _ = desk_quoting(desk_market)
     maker = runtime.maker
-    maker.start_all()
-    for batch in later[:50]:
-        runtime.dispatch(batch)
     assert maker.orders.orders
     async with app.run_test(size=LARGE, notifications=True) as pilot:
         await pilot.press("3", "question_mark")
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("x")
-        await pilot.pause(0.1)
+        await until(pilot, lambda: "KILL SWITCH" in screen_text(app))
         assert not any(q.quoting for q in maker.quoted.values())
         assert all(order.state == "pending_cancel" for order in maker.orders.orders.values())
         assert "KILL SWITCH" in screen_text(app)
@@ -566,23 +577,19 @@ async def test_defensive_mode_on_and_off(desk_market):
 
 
 async def test_defensive_banner_says_what_triggered_it(desk_market):
-    app, runtime, later = desk(desk_market, 60.0)
-    runtime.maker.start_all()
+    app, runtime, later = desk_quoting(desk_market, 0)
     async with app.run_test(size=LARGE) as pilot:
         for batch in later[:400]:  # through the 90 s spread scenario on ETH/USDT
             runtime.dispatch(batch)
-        await pilot.pause(0.2)
+        await until(pilot, lambda: "DEFENSIVE" in screen_text(app).splitlines()[1])
         banner = screen_text(app).splitlines()[1]
         assert "DEFENSIVE · triggered by spread_wide critical on sim-alpha:ETH/USDT (1)" in banner
         assert "1/2 instruments" in banner
 
 
 async def test_quit_while_quoting_asks_and_cancels_everything(desk_market):
-    app, runtime, later = desk(desk_market, 60.0)
+    app, runtime, _ = desk_quoting(desk_market)
     maker = runtime.maker
-    maker.start_all()
-    for batch in later[:50]:
-        runtime.dispatch(batch)
     async with app.run_test(size=SMALL) as pilot:
         await pilot.press("q")
         assert isinstance(app.screen, ConfirmScreen)
@@ -625,18 +632,21 @@ async def test_live_mode_runs_the_runtime_and_quits_when_it_stops():
     assert runtime.market_time >= START_TS + 5.0 and runtime.events > 0
 
 
-async def test_quitting_a_live_app_cancels_the_runtime():
+async def test_quitting_a_live_app_cancels_the_runtime_and_gives_the_garbage_collector_back():
     config = load_config(default_config_path())
     runtime = simulated_runtime(config, speed=1.0, start_ts=START_TS)
     app = WatchfloorApp(config, runtime)
+    before = gc.get_threshold()
     async with app.run_test(size=SMALL) as pilot:
-        await pilot.pause(0.3)
+        await until(pilot, lambda: runtime.events > 0)
         assert runtime.events > 0
+        assert gc.get_threshold() == THRESHOLDS and gc.get_freeze_count() > 0  # console.gc_tuning while live
         task = app._runtime_task
         await pilot.press("q")
     assert task.done()
     assert app._on_alert not in runtime.engine.listeners
     assert app.history.on_batch not in runtime.consumers
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
 
 
 async def test_a_failing_feed_ends_the_console_with_one_line(capfd):

@@ -10,6 +10,7 @@ import functools
 import gzip
 import io
 import json
+import re
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -118,6 +119,30 @@ def test_rebuilt_binance_book_agrees_with_every_book_ticker_of_the_same_update_i
     assert reader.gaps == 0 and errors == []
     assert not any(isinstance(e, StatusEvent) for e in events)
     assert reader.stats["bookTicker"] == sum(len(v) for v in tickers.values())
+
+
+def test_replay_reports_the_book_ticker_checks_of_the_runtimes_own_books(small_config):
+    result = run_cli("--config", str(small_config), "replay", str(SPOT), str(USDM), "--headless", "--speed", "max")
+    assert result.returncode == 0, result.stderr
+    assert f"{SPOT}: BTC/USDT: bookTicker checks: 564 agree, 0 disagree with the rebuilt book" in result.stderr
+    assert f"{USDM}: BTC/USDT:USDT: bookTicker checks: 629 agree, 0 disagree with the rebuilt book" in result.stderr
+
+
+def test_a_book_ticker_the_rebuilt_book_contradicts_is_reported_with_its_line(tmp_path, small_config):
+    lines = capture_lines(SPOT)
+    applied = {json.loads(line.split(b" ", 1)[1])["data"]["u"] for line in lines if is_depth(line)}
+    index = next(i for i, line in enumerate(lines) if b"@bookTicker" in line[:80]
+                 and json.loads(line.split(b" ", 1)[1])["data"]["u"] in applied)
+    damaged_lines = list(lines)
+    damaged_lines[index] = re.sub(rb'"b":"[0-9.]+"', b'"b":"1.00000000"', lines[index])
+    damaged = write_capture(tmp_path / "spot.gz", damaged_lines)
+    errors, notes = [], []
+    runtime = replay_runtime(load_config(small_config), [damaged], speed=0.0, on_error=errors.append,
+                             on_note=notes.append)
+    asyncio.run(runtime.run())
+    assert len(errors) == 1 and errors[0].startswith(f"{damaged}:{index + 1}: bookTicker u=")
+    assert "bid (1.0, " in errors[0] and "disagrees with the rebuilt book: bid (61" in errors[0]
+    assert notes == [f"{damaged}: BTC/USDT: bookTicker checks: 563 agree, 1 disagree with the rebuilt book"]
 
 
 def test_binance_events_come_in_exchange_time_order_with_trade_sides_from_the_maker_flag():

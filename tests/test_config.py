@@ -117,10 +117,11 @@ def test_missing_required_field():
 
 def test_unknown_detector_kind():
     assert error(BASE + "detectors:\n  defaults:\n    spread_wid: {}\n") == (
-        "bad.yaml:12: detectors.defaults.spread_wid: unknown detector kind (expected one of: basis_dislocation, "
+        "bad.yaml:12: detectors.defaults.spread_wid: unknown detector kind (expected one of: bar_breakout, "
+        "bar_opening_gap, bar_spread_wide, bar_volatility_spike, bar_volume_spike, basis_dislocation, "
         "book_depletion, concentration, cross_venue_dislocation, crossed_book, depth_floor, feed_gap, layering, "
-        "momentum_ignition, price_gap, price_volume_divergence, pump_and_dump, quote_stuffing, spoofing, spread_wide, "
-        "stale_feed, volatility_spike, volume_spike, wash_trading)")
+        "momentum_ignition, price_gap, price_limit, price_volume_divergence, pump_and_dump, quote_stuffing, "
+        "spoofing, spread_wide, stale_feed, volatility_spike, volume_spike, wash_trading)")
 
 
 def test_override_with_a_bad_field():

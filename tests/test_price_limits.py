@@ -2,7 +2,7 @@
 
 import pytest
 
-from detectors.price_limits import BandRules, a_share_board, price_band
+from feeds.price_limits import BandRules, a_share_board, price_band
 
 RULES = BandRules()
 

@@ -13,11 +13,14 @@ from types import SimpleNamespace
 import pytest
 
 import feeds.source
+from fake_exchange import FakeExchange
+from feeds.book import OrderBook
 from feeds.events import (BarEvent, BookEvent, LabelEvent, MarkEvent, OrderEvent, StatusEvent, TradeEvent,
                           to_record)
 from feeds.recorder import Recorder, encode
 from feeds.replay import BATCH_MAX, ReplayError, ReplaySource, read_header
 from feeds.source import Pacer
+from test_ccxt_live import binance_capture, watchfloor, write_config  # the fake exchange's helpers
 
 T0 = 1_723_161_300.0
 HEADER = encode({"t": "header", "v": 1, "created": "2026-11-21T10:00:00Z", "source": "test"})
@@ -119,6 +122,22 @@ def test_recorder_refuses_a_non_finite_number_and_writes_none_of_that_batch(tmp_
             recorder.write([trade(T0 + 1), MarkEvent(T0 + 2, "sim", "X", mark=math.nan)])
     assert recorder.events == 1
     assert (tmp_path / "rec.jsonl").read_text().count("\n") == 2
+
+
+def test_sources_interleaving_out_of_order_are_written_in_time_order_and_each_instrument_keeps_its_order(tmp_path):
+    live = [trade(T0 + 0.5, "binance"), trade(T0 + 0.9, "binance")]  # a venue lagging the simulator a little
+    sim = [trade(T0 + 0.6), trade(T0 + 1.2)]
+    own_clock = [trade(T0 + 1.0, "okx"), trade(T0 + 0.8, "okx")]  # one instrument's time stepping back
+    with Recorder(tmp_path / "rec.jsonl", "ccxt:binance+ccxt:okx+sim") as recorder:
+        for batch in (sim[:1], live, own_clock, sim[1:]):
+            recorder.write(batch)
+        recorder.write([trade(T0 + 4.0), trade(T0 + 6.5)])  # 4.0 is more than the window behind 6.5: written
+        recorder.write([trade(T0 + 1.5, "binance")])  # so this late one can only be written at 4.0
+    written = [json.loads(line) for line in (tmp_path / "rec.jsonl").read_text().splitlines()[1:]]
+    assert [(round(r["ts"] - T0, 3), r["venue"]) for r in written] == [
+        (0.5, "binance"), (0.6, "sim"), (0.9, "binance"), (1.0, "okx"), (1.0, "okx"), (1.2, "sim"),
+        (4.0, "sim"), (4.0, "binance"), (6.5, "sim")]
+    assert recorder.moved == 2 and recorder.events == 9
 
 
 # --- replay: round trip and merging ------------------------------------------------------------------
@@ -321,3 +340,32 @@ async def test_replay_at_speed_10_paces_one_market_second_into_a_tenth(tmp_path,
     assert [len(batch) for batch in batches] == [2, 1, 1, 1, 1]
     assert clock.sleeps == pytest.approx([0.0, 0.025, 0.025, 0.025, 0.025])
     assert sum(clock.sleeps) == pytest.approx(0.1)
+
+
+# --- recording what the console runs, live venues included ----------------------------------------------
+
+
+async def test_a_recording_of_a_live_venue_beside_the_simulator_replays_to_the_exchange_book(tmp_path):
+    capture, final_u, quotes = binance_capture(seconds=8.0)
+    fx = await FakeExchange([capture], speed=4.0).start()
+    try:
+        config = write_config(tmp_path, fx, ["BTC/USDT"], extra="  - {name: sim-alpha, source: sim}\n")
+        config.write_text(config.read_text() + "  - {venue: sim-alpha, symbol: ETH/USDT, kind: spot, "
+                                               "market: crypto, tick_size: 0.01, price: 3400}\n")
+        out = tmp_path / "live.jsonl.gz"
+        # 10 s of market time: the capture plays in 2 s from the subscription, the simulator runs throughout
+        result = await watchfloor("--config", str(config), "record", str(out), "--duration", "10")
+        assert result.returncode == 0, result.stderr
+    finally:
+        await fx.stop()
+    assert read_header(out)["source"] == "ccxt:binance+sim"
+    _, batches, errors = await replay([out])
+    events = flat(batches)
+    assert errors == []  # in time order: nothing skipped
+    book = OrderBook("binance", "BTC/USDT")
+    for event in events:
+        if isinstance(event, BookEvent) and event.venue == "binance":
+            book.apply(event)
+    assert book.in_sync and book.seq == final_u
+    assert (book.best_bid()[0], book.best_ask()[0]) == quotes[final_u]  # the exchange's own last quote
+    assert {e.venue for e in events} == {"binance", "sim-alpha"}

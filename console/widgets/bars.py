@@ -7,7 +7,8 @@ from textual.containers import Horizontal
 from textual.content import Content
 
 from console.runtime import Runtime
-from console.widgets.fmt import fmt_rate, market_clock, market_datetime
+from console.widgets.fmt import fmt_rate, fmt_span, market_clock, market_datetime
+from feeds.calendars import SessionStatus
 from console.widgets.text import TextLine
 from maker.engine import MakerEngine
 
@@ -16,11 +17,13 @@ MANUAL = "operator"  # defensive mode entered from the console carries the reaso
 # Venue health as a short word, worst first: the status bar groups venues under these.
 HEALTH_WORD = {"disconnected": "down", "gap": "gap", "stale": "stale", "halted": "halt", "waiting": "wait",
                "connected": "up", "resumed": "up"}
-HEALTH_ORDER = ("down", "gap", "stale", "halt", "wait", "up")
+HEALTH_ORDER = ("down", "gap", "stale", "halt", "wait", "closed", "up")
 HEALTH_STYLE = {"down": "bold $error", "gap": "bold $error", "stale": "bold $warning", "halt": "bold $warning",
-                "wait": "$text-muted", "up": "$success"}
+                "wait": "$text-muted", "closed": "$text-muted", "up": "$success"}
+COUNTED = ("closed", "up")  # health words shown as a count: the venues under the others are named
 STORE_STYLE = {"error": "bold reverse $error", "read-only": "bold $warning"}
 SEVERITY_COUNTS = (("critical", "C", "bold $error"), ("warning", "W", "bold $warning"), ("info", "I", "$primary"))
+SESSION_STYLE = {"open": "$success", "closed": "$text-muted"}  # others (pre, post, auction, break): $warning
 
 
 class HeaderBar(Horizontal):
@@ -79,8 +82,22 @@ def _cause(reason: str) -> str:
     return f"triggered by {reason}"
 
 
+def session_parts(sessions: list[SessionStatus]) -> list:
+    """`us:closed 5h02m hk:open 1h58m`: each market with hours, its state and the time to the next change that
+    matters: the close (or lunch break) while open, the next open otherwise. 24/7 markets are left out."""
+    parts: list = []
+    for status in sessions:
+        if status.until == float("inf") and status.state == "open":
+            continue
+        change = status.until if status.state == "open" else status.next_open
+        span = "" if change == float("inf") else f" {fmt_span(change - status.ts)}"
+        parts += [(f"{status.market}:{status.state}", SESSION_STYLE.get(status.state, "$warning")), f"{span} "]
+    return parts
+
+
 class StatusBar(TextLine):
-    """Open alerts per severity, the store and notifier health, total events/s, venue health by word."""
+    """Open alerts per severity, the store and notifier health, each market's session, total events/s, venue
+    health by word."""
 
     def __init__(self, runtime: Runtime, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -93,14 +110,30 @@ class StatusBar(TextLine):
         for severity, letter, style in SEVERITY_COUNTS:
             parts += [(f"{letter}:{counts[severity]}", style if counts[severity] else ""), " "]
         parts += self._services()
+        if runtime.market_time > 0:
+            parts += session_parts(runtime.market_sessions(runtime.market_time))
         groups: dict[str, list[str]] = {}
+        shut = self._shut_venues()
         for health in runtime.health.values():
-            groups.setdefault(HEALTH_WORD.get(health.state, health.state), []).append(health.name)
+            word = HEALTH_WORD.get(health.state, health.state)
+            if word in ("wait", "up") and health.name in shut:
+                word = "closed"  # quiet because its markets are shut, not because its feed is
+            groups.setdefault(word, []).append(health.name)
         rate = fmt_rate(sum(health.rate for health in runtime.health.values()))
         parts.append(f" {rate} ev/s  ")
         for word in sorted(groups, key=lambda w: HEALTH_ORDER.index(w) if w in HEALTH_ORDER else 0):
-            parts += [(f"{word}:", HEALTH_STYLE.get(word, "bold $warning")), f" {' '.join(groups[word])}  "]
+            # healthy and closed venues as a count, the others by name: at 80 columns the names that matter show
+            names = f"{len(groups[word])}" if word in COUNTED else f" {' '.join(groups[word])}"
+            parts += [(f"{word}:", HEALTH_STYLE.get(word, "bold $warning")), f"{names}  "]
         self.show(Content.assemble(*parts))
+
+    def _shut_venues(self) -> set[str]:
+        """Venues whose every instrument's market is not open now (24/7 markets always are)."""
+        runtime = self.runtime
+        open_now: dict[str, bool] = {}
+        for (venue, _), state in runtime.instruments.items():
+            open_now[venue] = open_now.get(venue, False) or state.gate.state_at(runtime.market_time) == "open"
+        return {venue for venue, is_open in open_now.items() if not is_open}
 
     def _services(self) -> list:
         """The alert store's health (red when it cannot write) and undelivered notifications."""

@@ -56,6 +56,18 @@ def fmt_value(value: float) -> str:
     return f"{value:.3g}"
 
 
+def fmt_span(seconds: float) -> str:
+    """A countdown in two units at most: 45s, 48m, 5h02m, 2d03h."""
+    s = max(int(seconds), 0)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
 def market_clock(ts: float) -> str:
     """HH:MM:SS in UTC for a market timestamp."""
     return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%H:%M:%S")

@@ -14,11 +14,12 @@ from feeds.settings import Market
 Key = tuple[str, str]  # (venue, symbol)
 MARKETS: tuple[str, ...] = get_args(Market)  # radar group order: crypto, us, hk, cn
 
-# Radar cell states, mildest first; a cell shows the worst of its family's detectors.
-CELL_STATES = ("ok", "warming", "info", "warning", "critical")
+# Radar cell states, mildest first; a cell shows the worst of its family's detectors. `closed`: the market is
+# not in continuous trading, so the detectors rest (detectors.sessions): not to be read as a stale feed.
+CELL_STATES = ("closed", "ok", "warming", "info", "warning", "critical")
 CELL_RANK = {state: rank for rank, state in enumerate(CELL_STATES)}
 # A glyph per state, so the screen reads without colour (NO_COLOR, monochrome terminals).
-GLYPH = {"ok": "·", "warming": "~", "info": "i", "warning": "!", "critical": "X"}
+GLYPH = {"closed": "-", "ok": "·", "warming": "~", "info": "i", "warning": "!", "critical": "X"}
 
 
 class Cell(NamedTuple):
@@ -55,24 +56,29 @@ def family_cells(runtime: Runtime) -> dict[Key, dict[str, Cell]]:
 
 
 def instrument_cells(runtime: Runtime, key: Key) -> dict[str, Cell]:
-    """Per detector family of one instrument, the worst state: open alerts over warm-up over ok.
+    """Per detector family of one instrument, the worst state: open alerts over warm-up over ok, and `closed`
+    for detectors resting while the market does not trade.
 
     A venue-wide alert (no symbol) counts against every instrument of that venue.
     """
     alerts = runtime.engine.open
+    state = runtime.instruments[key]
+    session = state.gate.state_at(runtime.market_time)
     verdicts: dict[str, list[tuple[str, str]]] = {}  # family -> [(state, note)]
-    for detector in runtime.instruments[key].detectors:
-        verdicts.setdefault(detector.family, []).append(_verdict(detector, alerts, key))
+    for detector in state.detectors:
+        verdicts.setdefault(detector.family, []).append(_verdict(detector, alerts, key, session))
     return {family: _cell(found) for family, found in verdicts.items()}
 
 
-def _verdict(detector, alerts, key: Key) -> tuple[str, str]:
+def _verdict(detector, alerts, key: Key, session: str) -> tuple[str, str]:
     """One detector's state on one instrument, and a note saying it in words."""
     found = [alert for alert in (alerts.get((key[0], key[1], detector.kind)), alerts.get((key[0], None, detector.kind)))
              if alert is not None]
     if found:
         alert = max(found, key=lambda a: CELL_RANK[a.severity])
         return alert.severity, f"{detector.kind}: {alert.severity}, {alert.message}"
+    if session != "open":
+        return "closed", f"{detector.kind}: paused, market {session}"
     progress = detector.warmup_progress()
     if progress is not None:
         return "warming", f"{detector.kind}: warming up {progress[0]}/{progress[1]}"

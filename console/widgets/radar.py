@@ -34,6 +34,7 @@ FIXED_LINES = 2  # the column header on top, the detail line at the bottom
 class Heading(NamedTuple):
     market: str
     venue: str
+    session: str  # the market's session state; shown in capitals unless `open`
 
 
 class Row(NamedTuple):
@@ -97,7 +98,12 @@ class Radar(BaseStyleCache, ScrollView, can_focus=True, inherit_bindings=False):
             wanted.add(selected)
         for index in sorted(wanted):
             line = self._lines[index]
-            if isinstance(line, Row) and self._stamps[index] != self._frame:
+            if isinstance(line, Heading):
+                heading = self._heading(line.market, line.venue)
+                if heading != line:  # the market opened, broke or closed
+                    self._lines[index] = heading
+                    self.refresh_line(index + 1)
+            elif self._stamps[index] != self._frame:
                 new = self._row(line.key)
                 self._stamps[index] = self._frame
                 if new != line:
@@ -114,9 +120,13 @@ class Radar(BaseStyleCache, ScrollView, can_focus=True, inherit_bindings=False):
             state = self.runtime.instruments[key]
             if (state.settings.market, key[0]) != group:
                 group = (state.settings.market, key[0])
-                lines.append(Heading(*group))
+                lines.append(self._heading(*group))
             lines.append(Row(key, (), ()))
         return lines
+
+    def _heading(self, market: str, venue: str) -> Heading:
+        runtime = self.runtime
+        return Heading(market, venue, runtime.gates[market].state_at(runtime.market_time))
 
     def _row(self, key: Key) -> Row:
         """One instrument's cells and summary as they are now."""
@@ -263,7 +273,8 @@ class Radar(BaseStyleCache, ScrollView, can_focus=True, inherit_bindings=False):
         return [Segment(text, self.component_style("radar--header"))]
 
     def _heading_segments(self, heading: Heading) -> list[Segment]:
-        title = f"── {heading.market} · {heading.venue} "
+        session = "" if heading.session == "open" else f"· {heading.session.upper()} "
+        title = f"── {heading.market} · {heading.venue} {session}"
         return [Segment(title + "─" * max(self.virtual_size.width - len(title), 0),
                         self.component_style("radar--heading"))]
 

@@ -11,10 +11,11 @@ so the book stays out of sync and the end of the file says how many diffs were n
 
 Times: `ts` is the exchange's time (`E` for depth, `T` for trades), put in order by `TimeOrder`. The
 spot snapshot has no time of its own and takes the time of the diff that bridges it. `bookTicker` is
-not a book update and FORMAT.md has no event for it: its lines are counted, not parsed nor replayed (tests
-use them to check the rebuilt book). Diffs held for a snapshot that comes late are replayed when it comes,
-as a live client's book starts then. Instrument kind and market follow from the unified symbol, as the
-runtime infers them.
+not a book update and FORMAT.md has no event for it: its lines are counted, not replayed, and with
+`check_books` each is handed to a BookTickerCheck, which compares it with the runtime's rebuilt book (the
+instruments whose tickers the first lines carry are then revealed, so the check can watch their books).
+Diffs held for a snapshot that comes late are replayed when it comes, as a live client's book starts then.
+Instrument kind and market follow from the unified symbol, as the runtime infers them.
 """
 
 from __future__ import annotations
@@ -30,12 +31,14 @@ from feeds.captures.fields import (INF, MessageError, checked_level, integer, js
 from feeds.captures.files import Report, ReplayError, numbered_lines
 from feeds.captures.linecapture import LineCapture
 from feeds.captures.symbols import SymbolError, binance_symbol
+from feeds.captures.tickercheck import BookTickerCheck
 from feeds.events import BookEvent, Event, Level, StatusEvent, TradeEvent
 from feeds.settings import InstrumentSettings
 
 SPOT_VENUE, FUTURES_VENUE = "binance", "binanceusdm"  # ccxt exchange ids
 BUFFER_MAX = 100_000  # diffs held while out of sync; older ones are let go (and counted) past this
 SNIFF_LINES = 1_000
+DEFAULT_TICK = 1e-8  # a capture does not say; the runtime watches an instrument it meets with this tick
 _STREAM_PREFIX = 80  # a stream line names its stream within this many bytes: `<ns> {"stream":"...@bookTicker"`
 
 
@@ -135,11 +138,17 @@ class DepthSync:
 class BinanceCapture(LineCapture):
     """Reads one Binance capture file into time-ordered FORMAT.md events."""
 
-    def __init__(self, path: Path, report: Report) -> None:
+    def __init__(self, path: Path, report: Report, check_books: bool = False) -> None:
         super().__init__(path, report)
-        self.futures = _sniff_futures(path)
+        self.futures, ticker_symbols = _sniff(path)
         self.venue = FUTURES_VENUE if self.futures else SPOT_VENUE
-        self.instruments: list[InstrumentSettings] = []  # the runtime's inference from the symbol is right
+        self.book_checks: dict[bytes, BookTickerCheck] = {}  # by the stream's name for the symbol (`btcusdt`)
+        if check_books:
+            for raw in ticker_symbols:
+                self._add_check(raw)
+        self.instruments: list[InstrumentSettings] = [check.instrument for check in self.book_checks.values()]
+        # a capture usually has one symbol: its tickers need not be told apart
+        self._only_check = next(iter(self.book_checks.values())) if len(self.book_checks) == 1 else None
         self.books: dict[str, DepthSync] = {}
         self._symbols: dict[str, str | None] = {}  # raw -> unified; None for one that cannot be mapped
         self._orphan: Snapshot | None = None  # a snapshot read before any diff named its symbol
@@ -148,9 +157,24 @@ class BinanceCapture(LineCapture):
     def gaps(self) -> int:
         return sum(sync.gaps for sync in self.books.values())
 
+    def _add_check(self, raw: str) -> None:
+        try:
+            symbol = binance_symbol(raw, self.futures)
+        except SymbolError:
+            return  # its messages are reported as they come
+        instrument = InstrumentSettings(self.venue, symbol, "perp" if self.futures else "spot", "crypto",
+                                        tick_size=DEFAULT_TICK)
+        self.book_checks[raw.lower().encode()] = BookTickerCheck(self.path, instrument, self.report)
+
     def _handle(self, line: bytes) -> list[Event] | None:
-        if line.find(b"@bookTicker", 0, _STREAM_PREFIX) >= 0:
-            self.stats["bookTicker"] += 1  # most lines of a capture, never replayed: not even parsed
+        at = line.find(b"@bookTicker", 0, _STREAM_PREFIX)
+        if at >= 0:
+            self.stats["bookTicker"] += 1  # most lines of a capture, never replayed: not parsed here
+            check = self._only_check
+            if check is None and self.book_checks:
+                check = self.book_checks.get(line[line.rfind(b'"', 0, at) + 1:at])
+            if check is not None:
+                check.add(self._line_no, line, at)
             return None
         if not line.strip():
             return None
@@ -246,9 +270,11 @@ class BinanceCapture(LineCapture):
             self.report(f"{self.path}: a depth snapshot but no depth stream: snapshot not replayed")
 
 
-def _sniff_futures(path: Path) -> bool:
-    """Spot or USD-M futures, from the first message that tells: futures diffs carry `pu`, futures trades
-    `X`, futures bookTickers `e`, futures snapshots `T`."""
+def _sniff(path: Path) -> tuple[bool, list[str]]:
+    """Spot or USD-M futures, from the first message that tells, and the raw symbols (`BTCUSDT`) whose
+    bookTicker stream the first SNIFF_LINES lines carry."""
+    futures: bool | None = None
+    tickers: dict[str, None] = {}  # in order met
     for line_no, line in numbered_lines(path, lambda message: None):
         if line_no > SNIFF_LINES:
             break
@@ -258,20 +284,33 @@ def _sniff_futures(path: Path) -> bool:
             continue
         if not isinstance(message, dict):
             continue
-        if "lastUpdateId" in message:
-            return "T" in message
         data = message.get("data")
-        if not isinstance(data, dict):
-            continue
-        kind = data.get("e")
-        if kind == "depthUpdate":
-            return "pu" in data
-        if kind == "trade":
-            return "X" in data
-        if str(message.get("stream", "")).endswith("@bookTicker"):
-            return "e" in data
-    raise ReplayError(f"{path}: cannot tell a spot capture from a USD-M one: no depth, trade or bookTicker "
-                      f"message in the first {SNIFF_LINES} lines")
+        if isinstance(data, dict) and str(message.get("stream", "")).endswith("@bookTicker") \
+                and isinstance(data.get("s"), str):
+            tickers[data["s"]] = None
+        if futures is None:
+            futures = _tells_futures(message, data)
+    if futures is None:
+        raise ReplayError(f"{path}: cannot tell a spot capture from a USD-M one: no depth, trade or bookTicker "
+                          f"message in the first {SNIFF_LINES} lines")
+    return futures, list(tickers)
+
+
+def _tells_futures(message: dict, data: object) -> bool | None:
+    """Whether a message is USD-M's: futures diffs carry `pu`, futures trades `X`, futures bookTickers `e`,
+    futures snapshots `T`; None for a message that does not tell."""
+    if "lastUpdateId" in message:
+        return "T" in message
+    if not isinstance(data, dict):
+        return None
+    kind = data.get("e")
+    if kind == "depthUpdate":
+        return "pu" in data
+    if kind == "trade":
+        return "X" in data
+    if str(message.get("stream", "")).endswith("@bookTicker"):
+        return "e" in data
+    return None
 
 
 def _levels(message: dict, key: str) -> list[Level]:
