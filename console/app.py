@@ -29,6 +29,8 @@ from console.runtime import Runtime
 from console.screens.confirm import ConfirmScreen
 from console.screens.live_confirm import LiveConfirmScreen
 from console.screens.palette import Command, ConsoleCommands
+from console.stop_signals import stopping_on_signals
+from console.terminal_loss import after_hangup
 from console.widgets.alerts import ACKABLE, AlertsTable, AlertsView
 from console.widgets.bars import DefensiveBanner, HeaderBar, StatusBar
 from console.widgets.footer import KeyFooter
@@ -186,9 +188,14 @@ class WatchfloorApp(App):
         self._gc.stop()
 
     async def _drive(self) -> None:
-        """Run the runtime; when it stops by itself (duration over, recordings done) the console ends too."""
+        """Run the runtime; when it stops by itself (duration over, recordings done) the console ends too.
+
+        SIGTERM and SIGHUP (an SSH disconnect) stop it the same way, so services stop in order: a live
+        maker's orders are cancelled and the store is committed before the console goes (console.stop_signals).
+        """
         try:
-            await self.runtime.run(self.duration)
+            with stopping_on_signals(self.runtime.stop, on_hangup=partial(after_hangup, self)):
+                await self.runtime.run(self.duration)
         except Exception as exc:  # a failed source: one line on exit rather than a traceback
             self.exit(return_code=1, message=f"watchfloor: the feed stopped: {exc}")
         else:
@@ -267,9 +274,13 @@ class WatchfloorApp(App):
 
     # -- views ----------------------------------------------------------------------------------------------
     def action_show_view(self, view: str) -> None:
+        """Focus moves and the key bar follows now, rather than on Textual's next turns (`Widget.focus`, then
+        the bindings signal), so that one layout of the screen shows the view and its keys, not two."""
         self.view = view
         self.query_one(ContentSwitcher).current = view
-        self._focus_view()
+        target = self._focus_target(view)
+        target.screen.set_focus(target)
+        self.query_one(KeyFooter).bindings_changed(target.screen)
         self._frame()
 
     def action_help(self) -> None:

@@ -1,21 +1,20 @@
 """Headless mode: the runtime with no UI. Alerts go to stdout as FORMAT.md section 2 JSON lines; nothing else does.
 
-SIGTERM (`kill`, systemd, `docker stop`) ends a run as its --duration would: services stop in order, so a
-live maker's orders are cancelled on the exchange instead of outliving the process.
+SIGTERM (`kill`, systemd, `docker stop`) and SIGHUP (an SSH disconnect) end a run as its --duration would:
+services stop in order, so a live maker's orders are cancelled on the exchange instead of outliving the
+process (console.stop_signals).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import signal
 import sys
 import time
-from contextlib import contextmanager
-from typing import Callable, Iterator, TextIO
+from typing import TextIO
 
 from console.gc_tuning import StreamingGc
 from console.runtime import Runtime
+from console.stop_signals import stopping_on_signals
 from detectors.alerts import Alert
 
 ANNOUNCED = ("opened", "escalated")
@@ -37,7 +36,7 @@ async def run_headless(runtime: Runtime, duration: float | None, out: TextIO = s
     collector = StreamingGc()  # a stream of short-lived events, as in the console: see console.gc_tuning
     collector.start()
     try:
-        with _on_sigterm(runtime.stop):
+        with stopping_on_signals(runtime.stop):
             await runtime.run(duration)
     finally:
         collector.stop()
@@ -48,18 +47,3 @@ async def run_headless(runtime: Runtime, duration: float | None, out: TextIO = s
               f"{raised} alerts raised, open: {counts['critical']} critical, {counts['warning']} warning, "
               f"{counts['info']} info; book gaps {runtime.book_gaps}\n")
 
-
-@contextmanager
-def _on_sigterm(stop: Callable[[], None]) -> Iterator[None]:
-    """Calls `stop` on SIGTERM while inside (where the loop can take signals: the main thread, not Windows)."""
-    loop = asyncio.get_running_loop()
-    try:
-        loop.add_signal_handler(signal.SIGTERM, stop)
-        added = True
-    except (NotImplementedError, ValueError):  # Windows' loops have no signal handlers; ValueError: not main thread
-        added = False
-    try:
-        yield
-    finally:
-        if added:
-            loop.remove_signal_handler(signal.SIGTERM)

@@ -134,6 +134,7 @@ class Runtime:
         gate.members.append(hooks)
         context.last_event = lambda: state.last_ts
         context.event_count = lambda: state.events
+        context.ticks_seen = lambda: book.updates > 0 or state.first_price is not None
         context.session_opened = lambda: gate.opened
         self.instruments[key] = state
         return state

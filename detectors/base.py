@@ -72,6 +72,7 @@ class InstrumentContext:
     event_count: Callable[[], int] | None = None  # the runtime's count of this instrument's events
     calendar: MarketCalendar | None = None  # the instrument's market sessions; None: always open (crypto)
     session_opened: Callable[[], float] | None = None  # the runtime's start of the market's current open window
+    ticks_seen: Callable[[], bool] | None = None  # the runtime's word: a book, trade or order has arrived
 
     def session_state(self, ts: float) -> tuple[SessionState, float]:
         """(state, when it next changes) of the instrument's market at `ts`: ("open", inf) without a calendar.
@@ -110,6 +111,8 @@ class Detector(Watcher):
     # kind (a minute-bar variant of a tick detector); None: the kind itself
     bars_only: ClassVar[bool] = False  # judges only `bar` events: built when the instrument's first bar arrives,
     # so instruments fed books and trades never carry it (nor show it on the radar)
+    any_feed: ClassVar[bool] = False  # judges whatever a feed sends (its timing, its status), bars included;
+    # the others judge books, trades or orders and are set aside on an instrument fed only bars (detectors.dispatch)
     params_type: ClassVar[type[DetectorParams]] = DetectorParams
     rule: Rule | None = None  # the alert rule, for detectors driven by one
 

@@ -34,6 +34,7 @@ class StaleFeed(Detector):
 
     kind = "stale_feed"
     family = "feed"
+    any_feed = True
     params_type = StaleFeedParams
 
     def __init__(self, context, params: StaleFeedParams) -> None:
@@ -79,6 +80,7 @@ class FeedGap(Detector):
 
     kind = "feed_gap"
     family = "feed"
+    any_feed = True
     params_type = FeedGapParams
 
     def __init__(self, context, params: FeedGapParams) -> None:

@@ -210,8 +210,8 @@ class LargeOrders(Watcher):
                 for price, qty in compress(levels, tracked):  # the common case: only tracked levels to follow
                     self._follow(tracked_side, price, qty, ts)
                 continue
-            for (price, qty), is_tracked in zip(levels, tracked):
-                if is_tracked:
+            for price, qty in levels:  # a new large level: in order, as each level finds the book
+                if price in tracked_side:
                     self._follow(tracked_side, price, qty, ts)
                 elif qty >= large and _distance(book, side, price) > 0:
                     tracked_side[price] = self._track(book, ts, None, side, price, qty, qty / self.usual)

@@ -16,7 +16,7 @@ from detectors.rules import Rule, RuleParams, check, check_history
 from detectors.stats import EveryGrid, RollingWindow
 
 YEAR_S = 365 * 24 * 3600
-HOLD_S = 10.0  # after an alert, the shared volatility keeps out of learning this much longer
+HOLD_S = 10.0  # after an alert, the shared volatility (and the usual volume) keep out of learning this much longer
 MEDRV = math.pi / (6.0 - 4.0 * math.sqrt(3.0) + math.pi)  # MedRV's scale: E[median of 3 |N(0,1)|^2] = 1/this
 
 
@@ -149,6 +149,7 @@ class VolumeSpike(Detector):
         self.rule = Rule.from_params(self.signal, self.describe, params.threshold_ratio, params.critical_ratio,
                                      params)
         self._volume = self._tail = self._median = 0.0
+        self.learn_from = -math.inf  # no learning before this (market time): an anomaly's aftermath
 
     def warmup_progress(self) -> tuple[int, int] | None:
         return None if self.history.ready else (self.history.count, self.history.warmup)
@@ -173,9 +174,12 @@ class VolumeSpike(Detector):
                 rule.update(now, volume / tail, history.robust_z(volume, max(0.1 * self._median, 1e-12)))
         else:
             rule.skip(now, None)
-        if not (rule.engaged or self.context.alerting) and self.grid.due(now):
-            # while anything is wrong with the instrument its volume is not "normal": a quantile baseline
-            # would otherwise take in the last anomaly's volume and miss the next one
+        if rule.engaged or self.context.alerting:
+            self.learn_from = now + HOLD_S
+        elif now >= self.learn_from and self.grid.due(now):
+            # while anything is wrong with the instrument, and for HOLD_S after (prices realigning trade
+            # heavily), its volume is not "normal": a quantile baseline would otherwise take in the last
+            # anomaly's volume and miss the next one
             history.add(volume)
             self._tail = history.quantile(self.params.quantile)
             self._median = history.median()
@@ -184,6 +188,7 @@ class VolumeSpike(Detector):
         self.history.reset()
         self.grid.reset()
         self.rule.reset()
+        self.learn_from = -math.inf
 
 
 @dataclass(frozen=True)

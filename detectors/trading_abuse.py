@@ -234,8 +234,9 @@ class PumpAndDump(Detector):
 class MomentumIgnitionParams(RuleParams):
     scored = False
     min_levels: int = 4  # a sweep: one aggressive order printing at this many price levels ...
-    min_move_bps: float = 3.0  # ... across at least this many bps, or ...
     size_multiple: float = 30.0  # ... for at least this many times the usual aggressive order ...
+    move_sigmas: float = 3.0  # ... moving the price this many of the instrument's one-second sigmas ...
+    min_move_bps: float = 1.0  # ... and at least this many bps (a calm, tick-bound book's sigma is tiny) ...
     follow_s: float = 10.0  # ... followed within this long by trading the other way:
     opposite_share: float = 0.5  # by the same account, at least this share of the sweep (accounts known)
     tape_min_move_bps: float = 10.0  # no account data: only a sweep across this many bps counts ...
@@ -248,8 +249,8 @@ class MomentumIgnitionParams(RuleParams):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check(self.min_levels >= 2 and self.min_move_bps >= 0 and self.size_multiple > 0,
-              "need min_levels >= 2, min_move_bps >= 0 and size_multiple > 0")
+        check(self.min_levels >= 2 and self.min_move_bps >= 0 and self.size_multiple > 0 and self.move_sigmas >= 0,
+              "need min_levels >= 2, min_move_bps >= 0, move_sigmas >= 0 and size_multiple > 0")
         check(self.follow_s > 0 and self.window_s > 0, "follow_s and window_s must be positive")
         check(self.opposite_share > 0 and self.tape_opposite_share > 0, "opposite shares must be positive")
         check(1 <= self.min_events <= self.critical_events, "need 1 <= min_events <= critical_events")
@@ -286,6 +287,7 @@ class MomentumIgnition(Detector):
         self.levels = 0  # distinct prices (a sweep's prices only move one way)
         self.sweeps: deque[Sweep] = deque()
         self.sizes = Ewma(SIZE_HALF_LIFE, SIZE_WARMUP)  # log size of aggressive orders (all their prints), sampled
+        self.mids = context.feature(MidSamples)  # the volatility a sweep's move is judged against
         self.usual = math.inf  # their typical size, once learnt
         self.size_grid = EveryGrid(SIZE_SAMPLE_S)
         self.events = KeyedCounter(params.window_s)
@@ -330,8 +332,8 @@ class MomentumIgnition(Detector):
                     self.rule.update(event.ts, self.events.add(event.ts, sweep.taker))
 
     def _close(self, now: float) -> None:
-        """The order being printed is complete: keep it as a sweep if it took out enough levels, and was
-        either far-reaching or far larger than the usual aggressive order."""
+        """The order being printed is complete: keep it as a sweep if it took out enough levels, was far
+        larger than the usual aggressive order and moved the price far more than the instrument's volatility."""
         sweeps = self.sweeps
         while sweeps and sweeps[0].ts < now - self.params.follow_s:
             sweeps.popleft()
@@ -342,12 +344,14 @@ class MomentumIgnition(Detector):
             self.sizes.add(math.log(qty))
             if self.sizes.ready:
                 self.usual = math.exp(self.sizes.mean)
+        if self.levels < p.min_levels or qty < p.size_multiple * usual or not self.mids.ready:
+            return
+        # an ordinary order that took several levels is common (a jump leaves stale quotes for the first taker
+        # to pick off): only one both far larger than usual and moving the price far more than usual ignites
         move = abs(self.last_price / self.first - 1.0) * 1e4
-        if taker is None:  # the tape alone: any heavy trading follows an ordinary sweep, so only big ones count
-            qualifies = move >= p.tape_min_move_bps
-        else:
-            qualifies = move >= p.min_move_bps or qty >= p.size_multiple * usual
-        if self.levels >= p.min_levels and qualifies:
+        floor = p.min_move_bps if taker is not None else p.tape_min_move_bps  # the tape alone: any heavy
+        # trading follows an ordinary sweep, so only big ones count
+        if move >= max(floor, p.move_sigmas * self.mids.sigma_bps):
             sweeps.append(Sweep(ts, side, taker, self.levels, qty, self.first, self.last_price))
 
     def on_tick(self, now: float) -> None:

@@ -54,6 +54,12 @@ async def fake_binance(monkeypatch, tmp_path: Path):
         await fx.stop()
 
 
+def default_sighup() -> None:
+    """In a child before it runs: SIGHUP at its default, as a login shell leaves it (this test may itself run
+    under nohup, whose ignoring the child would inherit)."""
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 def assert_quoted_then_cancelled_everything(trading: BinanceTrading) -> None:
     ours = [o for o in trading.orders.values() if o.client_id.startswith("wf")]
     assert ours and all(o.type == "LIMIT_MAKER" for o in ours)  # the maker quoted, post-only
@@ -80,13 +86,16 @@ async def test_a_headless_live_run_quotes_on_the_exchange_and_cancels_everything
         assert_keys_nowhere(tmp_path, result.stdout, result.stderr)
 
 
-@pytest.mark.parametrize("stop, status", [(signal.SIGINT, 130), (signal.SIGTERM, 0)], ids=["ctrl-c", "kill"])
+@pytest.mark.parametrize("stop, status", [(signal.SIGINT, 130), (signal.SIGTERM, 0), (signal.SIGHUP, 0)],
+                         ids=["ctrl-c", "kill", "hang-up"])
 async def test_stopping_a_headless_live_run_by_signal_cancels_every_order(monkeypatch, tmp_path, stop, status):
-    """Ctrl-C at a terminal, SIGTERM from `kill`, systemd or `docker stop`: the orders must not outlive the program."""
+    """Ctrl-C at a terminal, SIGTERM from `kill`, systemd or `docker stop`, SIGHUP from a dropped SSH session:
+    the orders must not outlive the program."""
     async with fake_binance(monkeypatch, tmp_path) as (config, trading):
         child = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "console.cli", "--config", str(config), "--live", "--headless",
-            "--i-understand-live", cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            "--i-understand-live", cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            preexec_fn=default_sighup)
         try:
             await until(lambda: len(trading.open_orders()) == 2 or child.returncode is not None,
                         "the child's quotes on the exchange", CHILD_WAIT_S)

@@ -31,30 +31,35 @@ def open_for_reading(path: Path) -> BinaryIO:
 
 def numbered_lines(path: Path, report: Report, start: int = 1) -> Iterator[tuple[int, bytes]]:
     """(line number, line) from line `start` on; a truncated gzip ends the file with one report."""
-    line_no = 0
-    with open_for_reading(path) as file:
-        try:
-            for line_no, line in enumerate(_lines(file), start=1):
-                if line_no >= start:
-                    yield line_no, line
-        except TRUNCATED:
-            report(f"{path}: truncated at line {line_no + 1}, replay of this file ended")
+    for first, lines in numbered_chunks(path, report):
+        for line_no, line in enumerate(lines, first):
+            if line_no >= start:
+                yield line_no, line
 
 
-def _lines(file: BinaryIO) -> Iterator[bytes]:
-    """The file's lines as iterating it gives them (each with its b"\\n"), read a chunk at a time.
+def numbered_chunks(path: Path, report: Report) -> Iterator[tuple[int, list[bytes]]]:
+    """The file's lines (each with its b"\\n", as iterating the file gives them) a chunk at a time, with the
+    number of each chunk's first line; a truncated gzip ends the file with one report.
 
     Iterating a GzipFile costs a Python-level readline per line, a third of reading a capture; splitting
-    chunks is C. Only complete chunks are split, so a cut gzip still yields every line before the cut.
+    chunks is C, and a reader looping over a chunk's lines itself pays no generator per line. Only complete
+    lines are handed out, so a cut gzip still gives every line before the cut.
     """
-    rest = b""
-    while chunk := file.read1(READ_CHUNK):
-        lines = (rest + chunk).split(b"\n")
-        rest = lines.pop()
-        for line in lines:
-            yield line + b"\n"
-    if rest:
-        yield rest
+    first = 1
+    with open_for_reading(path) as file:
+        rest = b""
+        try:
+            while chunk := file.read1(READ_CHUNK):
+                lines = (rest + chunk).split(b"\n")
+                rest = lines.pop()
+                if lines:
+                    yield first, [line + b"\n" for line in lines]
+                    first += len(lines)
+        except TRUNCATED:
+            report(f"{path}: truncated at line {first}, replay of this file ended")
+            return
+        if rest:
+            yield first, [rest]
 
 
 def first_line(path: Path) -> bytes | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Iterator
 
 from feeds.captures.fields import MESSAGE_ERRORS, describe
-from feeds.captures.files import Report, numbered_lines
+from feeds.captures.files import Report, numbered_chunks
 from feeds.captures.ordering import TimeOrder
 from feeds.events import Event
 
@@ -28,16 +28,18 @@ class LineCapture:
     def events(self) -> Iterator[Event]:
         order = self._order = TimeOrder(self._late)
         push = order.push
-        for self._line_no, line in numbered_lines(self.path, self.report):
-            try:
-                produced = self._handle(line)
-            except MESSAGE_ERRORS as exc:
-                self.report(f"{self.path}:{self._line_no}: {describe(exc)}")
-                continue
-            if produced:
-                for event in produced:
-                    push(event)
-                yield from order.ready()
+        handle = self._handle
+        for first, lines in numbered_chunks(self.path, self.report):
+            for self._line_no, line in enumerate(lines, first):
+                try:
+                    produced = handle(line)
+                except MESSAGE_ERRORS as exc:
+                    self.report(f"{self.path}:{self._line_no}: {describe(exc)}")
+                    continue
+                if produced:
+                    for event in produced:
+                        push(event)
+                    yield from order.ready()
         yield from order.drain()
         self._finish()
 

@@ -3,11 +3,12 @@
 A Binance capture records the `bookTicker` stream beside the depth diffs: the best bid and ask with their
 quantities, stamped with the update id `u` of the last change to them. Whenever a diff the runtime applies
 ends on that same update id, the runtime's book must show exactly that bid and ask. The reader hands each
-ticker line over with its id (only the id is read: most lines are tickers and most never match); the
-runtime calls `on_book` after applying each diff, and only a matching ticker is parsed.
+ticker line over with its id (only the id is read: most lines are tickers and only about one in eighty
+matches a diff); the runtime calls `on_book` after applying each diff, and only a matching ticker is parsed.
 
-Tickers between two diffs' final ids cannot be compared (the book is only ever seen at diff boundaries)
-and are let go. A ticker read but never matched stays queued, up to PENDING_MAX of them.
+Tickers carry increasing ids: those behind the book's id when a diff is applied can no longer match and are
+let go (tickers between two diffs' ids are never compared). While the book is out of sync nothing is let go,
+so at most PENDING_MAX tickers wait.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from feeds.captures.files import Report
 from feeds.events import BookEvent, TradeEvent
 from feeds.settings import InstrumentSettings
 
-PENDING_MAX = 20_000  # ~2 minutes of one symbol's tickers: bounded even while the book is out of sync
+PENDING_MAX = 20_000  # ~2 minutes of one busy symbol's tickers
 _ID = b'"u":'
 
 
@@ -39,22 +40,18 @@ class BookTickerCheck:
 
     def add(self, line_no: int, line: bytes, start: int) -> None:
         """Queue a ticker line, its `u` found from byte `start` on; a line without one is not comparable."""
-        at = line.find(_ID, start)
-        if at < 0:
+        at = line.find(_ID, start) + len(_ID)
+        if at < len(_ID):
             return
-        end = line.find(b",", at)
         try:
-            update_id = int(line[at + len(_ID):end])
-        except ValueError:
-            return
-        self.pending.append((update_id, line_no, line))
+            self.pending.append((int(line[at:line.find(b",", at)]), line_no, line))
+        except ValueError:  # not a number
+            pass
 
     def on_book(self, book: OrderBook, event: BookEvent) -> None:
         seq = event.seq
-        if seq is None:
-            return
         pending = self.pending
-        while pending and pending[0][0] <= seq:
+        while pending and seq is not None and pending[0][0] <= seq:
             update_id, line_no, line = pending.popleft()
             if update_id == seq:
                 self._compare(book, line_no, line)
