@@ -26,19 +26,15 @@ from feeds.live.backoff import Backoff
 from feeds.live.convert import BookDiffer
 from feeds.live.exchange import rewrite_urls
 from feeds.settings import InstrumentSettings, VenueSettings
+from waiting import WAIT_S
+from waiting import until as wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
-WAIT_S = 60.0  # generous: a loaded 2-core CI machine may be slow, but a condition that holds is met quickly
 SPOT, PERP = ("BTC/USDT", "spot"), ("BTC/USDT:USDT", "perp")
 
 
 async def until(condition, what: str, timeout: float = WAIT_S) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; {CURRENT[0].explain() if CURRENT else ''}")
-        await asyncio.sleep(0.02)
+    await wait_until(condition, what, timeout, lambda: CURRENT[0].explain() if CURRENT else "")
 
 
 CURRENT: list = []  # the running Live, to explain a timeout

@@ -18,7 +18,8 @@ import pytest
 from fake_binance_trading import BinanceTrading
 from fake_exchange import FakeExchange, load_binance
 from test_ccxt_live import ROOT, watchfloor, write_config
-from test_live_quoting import API_KEY, ENV, SECRET, until
+from test_live_quoting import API_KEY, ENV, SECRET
+from waiting import until
 
 CHILD_WAIT_S = 120.0  # a loaded 2-core machine may be slow to start the child; a run that works ends sooner
 VENUE_KEYS = "".join(f"    {name}: {variable}\n"

@@ -33,7 +33,8 @@ from test_app import screen_text
 from test_ccxt_live import ROOT
 from test_live_cli import (CHILD_WAIT_S, assert_keys_nowhere, assert_quoted_then_cancelled_everything, default_sighup,
                            fake_binance)
-from test_live_quoting import API_KEY, KEY, until
+from test_live_quoting import API_KEY, KEY
+from waiting import until
 
 SIZE = (120, 40)
 ORDER_POSTS = "POST /api/v3/order"

@@ -23,6 +23,7 @@ from console.cli import main
 from console.screens.live_confirm import LiveConfirmScreen
 from fake_binance_trading import BinanceTrading
 from fake_exchange import FakeExchange, load_binance
+from waiting import until
 from feeds.book import OrderBook
 from feeds.events import BookEvent
 from feeds.settings import InstrumentSettings, VenueSettings
@@ -33,7 +34,6 @@ from maker.risk import ACTIVE, HALTED
 from maker.settings import (DefenceSettings, LiveSettings, MakerSettings, QuoteParams, QuotingSettings,
                             RiskLimits)
 
-WAIT_S = 60.0
 API_KEY = "wfTESTkey7QpZr2vX9mN4bL6cY8dK1sH3jF5gT0aE"  # made up: never a real credential
 SECRET = "wfTESTsecret2Lk8Vn3Bq6Wx9Mz4Rt7Yp1Hc5Jd0Gs"
 ENV = {"WF_TEST_BINANCE_KEY": API_KEY, "WF_TEST_BINANCE_SECRET": SECRET}
@@ -46,15 +46,6 @@ QUOTES = QuotingSettings(QuoteParams(model="simple", size=0.001, warmup_s=2.0))
 def capture():
     """One second of the real Binance capture: the fake's book, against which post-only orders are checked."""
     return load_binance("spot", "BTCUSDT", 1.0)
-
-
-async def until(condition, what: str, timeout: float = WAIT_S) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 @dataclass

@@ -1,7 +1,6 @@
 """Notifications against a local HTTP server on 127.0.0.1 that records what it receives, fails, or stalls."""
 
 import asyncio
-import json
 import os
 import sys
 

@@ -3,7 +3,6 @@
 import asyncio
 import math
 import statistics
-from dataclasses import replace
 
 import pytest
 

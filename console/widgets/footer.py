@@ -37,7 +37,11 @@ class KeyFooter(Footer):
         if self._keys is None:
             yield from super().compose()
         else:
-            yield from (key_widget(shown) for shown in self._keys)
+            yield from (key_widget(shown, self.compact) for shown in self._keys)
+
+    def watch_compact(self, compact: bool) -> None:
+        for widget in self.query_children(KeySlot):
+            widget.compact = compact
 
     def bindings_changed(self, screen: Screen) -> None:
         keys = shown_keys(screen) if screen is self.screen and self.is_attached else None
@@ -64,7 +68,7 @@ class KeyFooter(Footer):
         for widget in widgets[len(keys):]:
             widget.display = False
         if len(keys) > len(widgets):
-            self.mount(*(key_widget(shown) for shown in keys[len(widgets):]))
+            self.mount(*(key_widget(shown, self.compact) for shown in keys[len(widgets):]))
 
 
 class KeySlot(FooterKey):
@@ -76,9 +80,13 @@ class KeySlot(FooterKey):
         return super()._size_updated(size, virtual_size, container_size, layout=False)
 
 
-def key_widget(shown: ShownKey) -> KeySlot:
-    return KeySlot(shown.key, shown.display, shown.description, shown.action, disabled=not shown.enabled,
-                   tooltip=shown.tooltip).data_bind(compact=Footer.compact)
+def key_widget(shown: ShownKey, compact: bool) -> KeySlot:
+    """Textual's footer binds each key's `compact` to its own with `data_bind`, which only works while the
+    footer runs (its compose); keys are also made from a key handler, so the footer passes it on itself."""
+    widget = KeySlot(shown.key, shown.display, shown.description, shown.action, disabled=not shown.enabled,
+                     tooltip=shown.tooltip)
+    widget.compact = compact
+    return widget
 
 
 def shown_keys(screen: Screen) -> tuple[ShownKey, ...] | None:
