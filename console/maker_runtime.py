@@ -11,7 +11,7 @@ from __future__ import annotations
 from console.config import Config, ConfigError
 from console.runtime import Runtime
 from maker.engine import MakerEngine
-from maker.live import CredentialError, LiveExchange, read_credentials
+from maker.live import CredentialError, LiveExchange, VenueRouter, read_credentials
 from maker.paper import PaperExchange
 
 
@@ -19,7 +19,8 @@ def attach_maker(runtime: Runtime, config: Config, live_trading: bool = False) -
     """Build the engine for `maker.instruments` (None when there are none) and hook it into `runtime`.
 
     `maker.mode: live` needs `live_trading` (the command line's --live): then orders go to the exchange
-    through maker.live.LiveExchange, a runtime service, which holds quoting until the operator confirms.
+    through maker.live.LiveExchange (one per venue, behind maker.live.router.VenueRouter when there are
+    several), a runtime service, which holds quoting until the operator confirms.
     """
     settings = config.maker
     if not settings.instruments:
@@ -44,26 +45,36 @@ def attach_maker(runtime: Runtime, config: Config, live_trading: bool = False) -
     return engine
 
 
-def _live_exchange(runtime: Runtime, config: Config, live_trading: bool) -> LiveExchange:
-    """The exchange adapter for live quoting: one ccxt venue, keys from the environment, started as a service."""
+def _live_exchange(runtime: Runtime, config: Config, live_trading: bool) -> LiveExchange | VenueRouter:
+    """The exchange for live quoting, started as a service: one LiveExchange per venue quoted (each with its
+    keys from its own environment variables), behind a VenueRouter when there are several."""
     if not live_trading:
         raise ConfigError(config.path, None, "maker.mode", "live sends real orders: start with --live "
                           "(or set maker.mode: paper)")
-    names = sorted({key.partition(":")[0] for key in config.maker.instruments})
-    if len(names) != 1:
-        raise ConfigError(config.path, None, "maker.instruments", "live quoting trades on one venue per run; "
-                          f"these are on {', '.join(names)}")
-    venue = config.venue(names[0])
-    index = config.venues.index(venue)
-    if venue.source != "ccxt":
-        raise ConfigError(config.path, None, f"venues[{index}].source",
-                          f"live quoting needs a live venue (source: ccxt); {venue.name} is simulated")
-    try:
-        credentials = read_credentials(venue)
-    except CredentialError as exc:
-        raise ConfigError(config.path, None, f"venues[{index}]", str(exc)) from None
-    exchange = LiveExchange(venue, [symbol for _, symbol in _keys(config)], credentials, config.maker.live,
-                            config.maker.fees)
+    symbols: dict[str, list[str]] = {}
+    for venue, symbol in _keys(config):
+        symbols.setdefault(venue, []).append(symbol)
+    checked = []
+    accounts: dict[str, str] = {}  # API key -> the venue using it
+    for name, venue_symbols in sorted(symbols.items()):
+        venue = config.venue(name)
+        index = config.venues.index(venue)
+        if venue.source != "ccxt":
+            raise ConfigError(config.path, None, f"venues[{index}].source",
+                              f"live quoting needs a live venue (source: ccxt); {venue.name} is simulated")
+        try:
+            credentials = read_credentials(venue)
+        except CredentialError as exc:
+            raise ConfigError(config.path, None, f"venues[{index}]", str(exc)) from None
+        other = accounts.setdefault(credentials.api_key, name)
+        if other != name:  # each venue would cancel the other's orders as orphans, and its kill switch both
+            raise ConfigError(config.path, None, f"venues[{index}].api_key_env",
+                              f"venues {other} and {name} trade with the same API key; quote each account "
+                              "from one venue")
+        checked.append((venue, venue_symbols, credentials))
+    venues = [LiveExchange(venue, venue_symbols, credentials, config.maker.live, config.maker.fees)
+              for venue, venue_symbols, credentials in checked]  # built once all are valid: none left unclosed
+    exchange = venues[0] if len(venues) == 1 else VenueRouter(venues)
     runtime.services.append(exchange)
     return exchange
 

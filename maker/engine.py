@@ -95,7 +95,7 @@ class MakerEngine:
         state, reason = self.risk.state(key)
         if not q.quoting:
             return STOPPED, reason or "quoting not started"
-        held = self.orders.exchange.status_text
+        held = self.orders.exchange.status_text_for(key)
         if held:
             reason = held + (f"; {reason}" if reason else "")
         if q.defence is not None:
@@ -261,8 +261,8 @@ class MakerEngine:
         state, _ = self.risk.state(key)
         if state == HALTED:
             return  # its orders were cancelled when it tripped; nothing new goes out
-        if not self.orders.exchange.quoting_allowed:
-            return  # a live exchange not yet confirmed, or down or reconciling: it says why (status_text)
+        if not self.orders.exchange.quoting_allowed_for(key):
+            return  # its live venue not yet confirmed, or down or reconciling: it says why (status_text_for)
         self.quote_updates += 1
         position = self.inventory.qty(key)
         d = q.defence

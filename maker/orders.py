@@ -98,8 +98,13 @@ class Exchange(Protocol):
     """Where orders go: the paper exchange here; live trading implements the same with ccxt."""
 
     listener: ExchangeListener | None
-    quoting_allowed: bool  # False while a live exchange is unconfirmed, disconnected or reconciling
-    status_text: str  # why quoting is held back ('' when it is not)
+
+    def quoting_allowed_for(self, key: Key) -> bool:
+        """False while the instrument's live venue is unconfirmed, disconnected or reconciling (per instrument:
+        one venue's outage must not hold the others)."""
+
+    def status_text_for(self, key: Key) -> str:
+        """Why quoting on the instrument is held back ('' when it is not)."""
 
     def place(self, order: Order, ts: float) -> None: ...
     def cancel(self, order_id: str, ts: float) -> None: ...

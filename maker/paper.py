@@ -48,9 +48,6 @@ class _Resting:
 class PaperExchange:
     """Implements `maker.orders.Exchange` against the live books and tape the runtime already keeps."""
 
-    quoting_allowed = True  # always reachable: it runs in-process
-    status_text = ""
-
     def __init__(self, settings: PaperSettings, fees: FeeSettings, book_for: Callable[[Key], OrderBook | None]) -> None:
         self.latency_s = settings.latency_s
         self.fees = fees
@@ -63,6 +60,12 @@ class PaperExchange:
         self.fills = 0
 
     # -- the Exchange interface ---------------------------------------------------------------------
+    def quoting_allowed_for(self, key: Key) -> bool:
+        return True  # always reachable: it runs in-process
+
+    def status_text_for(self, key: Key) -> str:
+        return ""
+
     def place(self, order: Order, ts: float) -> None:
         seq = next(self._seq)
         resting = _Resting(replace(order), seq)

@@ -119,6 +119,12 @@ class LiveExchange:
             return "live: reconciling orders with the exchange"
         return ""
 
+    def quoting_allowed_for(self, key: Key) -> bool:
+        return self.quoting_allowed  # one venue: the same gate for each of its instruments
+
+    def status_text_for(self, key: Key) -> str:
+        return self.status_text
+
     def arm(self) -> None:
         """The operator typed the confirmation: quoting may start once connected and reconciled."""
         self.armed = True
