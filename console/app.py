@@ -41,7 +41,7 @@ from console.widgets.maker import MakerView
 from console.widgets.model import key_label
 from console.widgets.radar import Radar
 from detectors.alerts import Alert
-from maker.live import LiveExchange
+from maker.live import live_venues
 
 VIEWS = {"radar": "Radar", "book": "Book", "alerts": "Alerts", "maker": "Maker"}  # id -> title, keys 1..4
 MOVEMENT = ("cursor_", "scroll", "page", "move", "first", "last", "step")  # left out of the palette: keys only
@@ -164,18 +164,18 @@ class WatchfloorApp(App):
     def _confirm_live_quoting(self) -> None:
         """Live quoting sends nothing until the operator types the confirmation; escape quits without trading."""
         maker = self.runtime.maker
-        exchange = None if maker is None else maker.orders.exchange
-        if not isinstance(exchange, LiveExchange) or exchange.armed:
+        venues = [] if maker is None else live_venues(maker.orders.exchange)
+        if not venues or all(venue.armed for venue in venues):
             return
 
         def answered(yes: bool | None) -> None:
             if yes:
-                exchange.arm()
+                for venue in venues:
+                    venue.arm()
             else:
                 self.exit(message="watchfloor: live quoting not confirmed; no order was sent")
 
-        self.push_screen(LiveConfirmScreen(exchange.venue.name, f"API key {exchange.credentials.masked_key}",
-                                           [f"{exchange.venue.name}:{s}" for s in exchange.symbols]), answered)
+        self.push_screen(LiveConfirmScreen.for_venues(venues), answered)
 
     async def on_unmount(self) -> None:
         """Stop the runtime's sources before the loop goes away."""
@@ -274,13 +274,9 @@ class WatchfloorApp(App):
 
     # -- views ----------------------------------------------------------------------------------------------
     def action_show_view(self, view: str) -> None:
-        """Focus moves and the key bar follows now, rather than on Textual's next turns (`Widget.focus`, then
-        the bindings signal), so that one layout of the screen shows the view and its keys, not two."""
         self.view = view
         self.query_one(ContentSwitcher).current = view
-        target = self._focus_target(view)
-        target.screen.set_focus(target)
-        self.query_one(KeyFooter).bindings_changed(target.screen)
+        self._focus_view()
         self._frame()
 
     def action_help(self) -> None:

@@ -25,7 +25,7 @@ from console.widgets.model import Key, key_label
 from console.widgets.table import Table
 from console.widgets.text import TextLine
 from maker.engine import STOPPED, MakerEngine
-from maker.live import LiveExchange
+from maker.live import live_venues
 from maker.orders import PENDING_CANCEL, REJECTED
 from maker.risk import ACTIVE
 
@@ -232,10 +232,10 @@ class MakerView(Vertical):
                       Content(f"       peak {_money(position.peak)}  drawdown {position.drawdown:,.2f}")]
         lines.append(Content(f"fills {position.fills if position else 0}  orders {rate}/min  "
                              f"({touch.working} working)"))
-        exchange = engine.orders.exchange
-        if isinstance(exchange, LiveExchange) and exchange.errors.recent:  # what the real exchange refused, and why
-            lines.append(Content.assemble(("exch   ", "bold $error"), exchange.errors.summary(),
-                                          f" · last: {exchange.errors.recent[-1][1]}"))
+        for venue in live_venues(engine.orders.exchange):
+            if venue.venue.name == key[0] and venue.errors.recent:  # what its real exchange refused, and why
+                lines.append(Content.assemble(("exch   ", "bold $error"), venue.errors.summary(),
+                                              f" · last: {venue.errors.recent[-1][1]}"))
         return Content("\n").join(lines)
 
     def _inventory_line(self, key: Key, qty: float, exposure: float) -> Content:
