@@ -20,6 +20,9 @@ import pytest
 from textual.app import App
 
 from console.cli import main
+from detectors.alert_settings import StoreSettings
+from detectors.engine import AlertEngine
+from detectors.store import AlertStore
 from console.screens.live_confirm import LiveConfirmScreen
 from fake_binance_trading import BinanceTrading
 from fake_exchange import FakeExchange, load_binance
@@ -299,15 +302,18 @@ async def test_exit_cancels_every_order_and_closes(monkeypatch):
 
 
 # -- keys -----------------------------------------------------------------------------------------------------------
+async def attach_store(engine: MakerEngine, path: Path) -> AlertStore:
+    """A real SQLite store the engine saves its state to: the file the keys must never reach."""
+    store = AlertStore(StoreSettings(), str(path), AlertEngine())
+    await store.start()
+    engine.store = store
+    return store
+
+
 async def test_keys_never_reach_logs_output_or_the_store(monkeypatch, caplog, capsys, tmp_path):
-    from detectors.alert_settings import StoreSettings
-    from detectors.engine import AlertEngine
-    from detectors.store import AlertStore
     caplog.set_level(logging.DEBUG)
     async with desk(monkeypatch) as d:
-        store = AlertStore(StoreSettings(), str(tmp_path / "live.db"), AlertEngine())
-        await store.start()
-        d.engine.store = store
+        store = await attach_store(d.engine, tmp_path / "live.db")
         best_bid, best_ask = d.book()
         d.place("bid 0", "buy", best_ask + 1)  # a rejection: an error text that goes to the log and the console
         d.trading.skew_ms = 30_000

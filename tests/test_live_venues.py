@@ -23,7 +23,7 @@ from fake_binance_trading import BinanceTrading
 from fake_exchange import FakeExchange, load_binance
 from test_ccxt_live import watchfloor
 from test_live_cli import LIVE_MAKER
-from test_live_quoting import QUOTES, capture
+from test_live_quoting import QUOTES, attach_store, capture
 from waiting import until
 from feeds.book import OrderBook
 from feeds.live import LiveFeedError
@@ -197,14 +197,9 @@ async def test_the_kill_switch_and_the_exit_cancel_on_every_venue(monkeypatch):
 
 
 async def test_keys_of_both_venues_never_reach_logs_output_or_the_store(monkeypatch, caplog, capsys, tmp_path):
-    from detectors.alert_settings import StoreSettings
-    from detectors.engine import AlertEngine
-    from detectors.store import AlertStore
     caplog.set_level(logging.DEBUG)
     async with two_venues(monkeypatch) as d:
-        store = AlertStore(StoreSettings(), str(tmp_path / "live.db"), AlertEngine())
-        await store.start()
-        d.engine.store = store
+        store = await attach_store(d.engine, tmp_path / "live.db")
         for key, venue in d.venues.items():
             _, best_ask = venue.fx.books[("spot", "BTCUSDT")].best()
             d.engine.orders.place(key, Wanted("bid 0", "buy", best_ask + 1, 0.001), d.ts)  # refused: an error text
