@@ -143,7 +143,7 @@ class WatchfloorApp(App):
             yield AlertsView(runtime.engine, self.history, self.operator, store, id="alerts")
             yield MakerView(runtime.maker, self.history, id="maker")
         yield StatusBar(runtime, id="status")
-        yield KeyFooter(compact=True, show_command_palette=False)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         engine = self.runtime.engine

@@ -20,6 +20,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from console.runtime import InstrumentState, Runtime
+from console.widgets.focus import RestyledOnFocusOnlyIfStyled
 from console.widgets.fmt import fmt_price, fmt_qty, market_clock, price_decimals
 from console.widgets.history import History
 from console.widgets.model import Key, key_label, ordered_keys
@@ -203,7 +204,7 @@ class Tape(Static):
         self.update(Content("\n").join(lines))
 
 
-class BookView(Vertical, can_focus=True):
+class BookView(RestyledOnFocusOnlyIfStyled, Vertical, can_focus=True):
     """The book of one instrument; `[` `]` (or tab) step through instruments in radar order."""
 
     BINDINGS = [

@@ -21,6 +21,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from console.runtime import Runtime
+from console.widgets.focus import RestyledOnFocusOnlyIfStyled
 from console.widgets.fmt import fmt_bps, fmt_pct, fmt_price, fmt_rate, price_decimals
 from console.widgets.text import BaseStyleCache
 from console.widgets.model import CELL_STATES, GLYPH, Cell, Key, families, instrument_cells, key_label, ordered_keys
@@ -43,7 +44,7 @@ class Row(NamedTuple):
     summary: tuple[str, ...]
 
 
-class Radar(BaseStyleCache, ScrollView, can_focus=True, inherit_bindings=False):
+class Radar(RestyledOnFocusOnlyIfStyled, BaseStyleCache, ScrollView, can_focus=True, inherit_bindings=False):
     """Instruments x detector families. Arrows or hjkl move the cursor; enter opens the instrument's book."""
 
     BINDINGS = [

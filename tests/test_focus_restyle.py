@@ -1,0 +1,58 @@
+"""Focus changes skip the restyle of views whose CSS ignores focus, but a `:focus` rule for them still works."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.color import Color
+from rich.style import Style
+
+import console.app
+from test_key_footer import SIZE, console_app
+from console.app import WatchfloorApp
+
+RED = Color.parse("#FF0000")  # the background a :focus rule gives the radar's cursor row
+
+
+class FocusStyledRadarApp(WatchfloorApp):
+    """The console with a rule that styles the radar by its focus, as an operator's own CSS could."""
+
+    CSS_PATH = Path(console.app.__file__).with_name("app.tcss")
+    CSS = "Radar:focus > .radar--cursor { background: #FF0000; }"
+
+
+def screen_segments(app: WatchfloorApp) -> list[tuple[str, Style | None]]:
+    """Every run of text on screen with its style (styles, not escape codes: Rich caches a style's codes for
+    the first colour system it meets)."""
+    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    return [(segment.text, segment.style) for line in update.strips for strip in line for segment in strip]
+
+
+def shows_red(app: WatchfloorApp) -> bool:
+    return any(style is not None and style.bgcolor == RED for _, style in screen_segments(app))
+
+
+async def test_a_focus_rule_for_the_radar_is_applied_when_it_takes_the_focus():
+    app = console_app(FocusStyledRadarApp)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        focused = shows_red(app)
+        for key in "2341":
+            await pilot.press(key)
+            await pilot.pause()
+        refocused = shows_red(app)
+        await pilot.press("q")
+    assert focused and refocused
+
+
+async def test_without_such_a_rule_the_radar_looks_the_same_after_a_round_of_views():
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        before = screen_segments(app)
+        for key in "2341":
+            await pilot.press(key)
+            await pilot.pause()
+        after = screen_segments(app)
+        await pilot.press("q")
+    assert after == before
