@@ -122,6 +122,7 @@ class WatchfloorApp(App):
         self._unacked: dict[str, Alert] = {}  # critical alerts nobody has acknowledged yet
         self._bindings_state: tuple | None = None
         self._gc = StreamingGc()  # live only: see console.gc_tuning
+        self._views_shown: set[str] = set()
         for theme in THEMES:
             self.register_theme(theme)
         if config.ui.theme not in self.available_themes:
@@ -157,6 +158,7 @@ class WatchfloorApp(App):
             self.set_interval(self.config.ui.renotify_s, self._remind)
         if self.live:
             self._gc.start()
+            self._settle_after_first_paint(self.view)
             self.set_interval(1.0, self.runtime.refresh_rates)
             self._runtime_task = asyncio.create_task(self._drive(), name="runtime")
         self._confirm_live_quoting()
@@ -278,6 +280,12 @@ class WatchfloorApp(App):
         self.query_one(ContentSwitcher).current = view
         self._focus_view()
         self._frame()
+        self._settle_after_first_paint(view)
+
+    def _settle_after_first_paint(self, view: str) -> None:
+        if view not in self._views_shown:
+            self._views_shown.add(view)
+            self.call_after_refresh(self._gc.settle)
 
     def action_help(self) -> None:
         sections = [("Global", [self, self.screen])] + [(title, self._view_nodes(view))
