@@ -120,11 +120,11 @@ class StatusBar(TextLine):
                 word = "closed"  # quiet because its markets are shut, not because its feed is
             groups.setdefault(word, []).append(health.name)
         rate = fmt_rate(sum(health.rate for health in runtime.health.values()))
-        parts.append(f" {rate} ev/s  ")
+        parts.append(f"{rate} ev/s ")
         for word in sorted(groups, key=lambda w: HEALTH_ORDER.index(w) if w in HEALTH_ORDER else 0):
             # healthy and closed venues as a count, the others by name: at 80 columns the names that matter show
             names = f"{len(groups[word])}" if word in COUNTED else f" {' '.join(groups[word])}"
-            parts += [(f"{word}:", HEALTH_STYLE.get(word, "bold $warning")), f"{names}  "]
+            parts += [(f"{word}:", HEALTH_STYLE.get(word, "bold $warning")), f"{names} "]
         self.show(Content.assemble(*parts))
 
     def _shut_venues(self) -> set[str]:
