@@ -32,27 +32,24 @@ def shows_red(app: WatchfloorApp) -> bool:
     return any(style is not None and style.bgcolor == RED for _, style in screen_segments(app))
 
 
-async def test_a_focus_rule_for_the_radar_is_applied_when_it_takes_the_focus():
-    app = console_app(FocusStyledRadarApp)
+async def before_and_after_a_round_of_views(app: WatchfloorApp, look):
+    """What `look(app)` sees on the radar at start, and again after visiting every other view and coming back."""
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        focused = shows_red(app)
+        before = look(app)
         for key in "2341":
             await pilot.press(key)
             await pilot.pause()
-        refocused = shows_red(app)
+        after = look(app)
         await pilot.press("q")
+    return before, after
+
+
+async def test_a_focus_rule_for_the_radar_is_applied_when_it_takes_the_focus():
+    focused, refocused = await before_and_after_a_round_of_views(console_app(FocusStyledRadarApp), shows_red)
     assert focused and refocused
 
 
 async def test_without_such_a_rule_the_radar_looks_the_same_after_a_round_of_views():
-    app = console_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        before = screen_segments(app)
-        for key in "2341":
-            await pilot.press(key)
-            await pilot.pause()
-        after = screen_segments(app)
-        await pilot.press("q")
+    before, after = await before_and_after_a_round_of_views(console_app(), screen_segments)
     assert after == before
