@@ -107,7 +107,7 @@ class Exchange(Protocol):
         """Why quoting on the instrument is held back ('' when it is not)."""
 
     def place(self, order: Order, ts: float) -> None: ...
-    def cancel(self, order_id: str, ts: float) -> None: ...
+    def cancel(self, order: Order, ts: float) -> None: ...
     def cancel_all(self, ts: float, key: Key | None = None) -> None: ...
     def open_orders(self, key: Key | None = None) -> list[Order]: ...
 
@@ -155,7 +155,7 @@ class OrderManager:
         order.state = PENDING_CANCEL
         order.reason = reason
         order.updated_ts = ts
-        self.exchange.cancel(order.id, ts)
+        self.exchange.cancel(order, ts)
 
     def cancel_key(self, key: Key, ts: float, reason: str, keep: Callable[[Order], bool] | None = None) -> None:
         """Cancel an instrument's live orders (those `keep` does not spare)."""

@@ -73,14 +73,17 @@ class PaperExchange:
         self.by_key.setdefault(order.key, {})[order.id] = resting
         heapq.heappush(self._timeline, (ts + self.latency_s, seq, "arrive", order.id))
 
-    def cancel(self, order_id: str, ts: float) -> None:
-        if order_id in self.orders:
-            heapq.heappush(self._timeline, (ts + self.latency_s, next(self._seq), "cancel", order_id))
+    def cancel(self, order: Order, ts: float) -> None:
+        self._cancel(order.id, ts)
 
     def cancel_all(self, ts: float, key: Key | None = None) -> None:
         targets = self.orders if key is None else self.by_key.get(key, {})
         for order_id in list(targets):
-            self.cancel(order_id, ts)
+            self._cancel(order_id, ts)
+
+    def _cancel(self, order_id: str, ts: float) -> None:
+        if order_id in self.orders:
+            heapq.heappush(self._timeline, (ts + self.latency_s, next(self._seq), "cancel", order_id))
 
     def open_orders(self, key: Key | None = None) -> list[Order]:
         targets = self.orders.values() if key is None else self.by_key.get(key, {}).values()

@@ -32,6 +32,7 @@ from feeds.events import BookEvent
 from feeds.settings import InstrumentSettings, VenueSettings
 from maker.engine import MakerEngine
 from maker.live import CredentialError, LiveExchange, read_credentials
+from maker.live import exchange as live_exchange
 from maker.orders import CANCELLED, FILLED, OPEN, REJECTED, Wanted
 from maker.risk import ACTIVE, HALTED
 from maker.settings import (DefenceSettings, LiveSettings, MakerSettings, QuoteParams, QuotingSettings,
@@ -427,3 +428,28 @@ async def test_escape_on_the_confirmation_quits_without_trading(monkeypatch):
         async with app.run_test() as pilot:
             await pilot.press("escape")
         assert app.return_code in (0, None) and not d.exchange.armed and d.order_posts() == 0
+
+
+# -- a day of quoting -----------------------------------------------------------------------------------------------
+async def test_finished_orders_are_forgotten_and_their_repeated_fills_not_counted_again(monkeypatch):
+    monkeypatch.setattr(live_exchange, "RETAIN_FINISHED_S", 0.0)
+    async with desk(monkeypatch) as d:
+        best_bid, best_ask = d.book()
+        bid, ask = d.place("bid 0", "buy", best_bid - 10), d.place("ask 0", "sell", best_ask + 10)
+        await until(lambda: bid.state == ask.state == OPEN, "both resting")
+        await d.trading.fill(d.trading.by_client_id(d.exchange.sent[bid.id].client_id))
+        await until(lambda: d.engine.inventory.qty(KEY) > 0, "the bid's fill")
+        d.engine.orders.cancel(ask, d.ts, "test")
+        await until(lambda: ask.state == CANCELLED, "the ask cancelled")
+        later = d.place("bid 1", "buy", best_bid - 20)
+        await until(lambda: later.state == OPEN, "a new bid resting")
+        assert set(d.exchange.sent) == {later.id}  # the filled and the cancelled order forgotten
+        assert list(d.exchange.by_client.values()) == list(d.exchange.by_exchange.values()) == [later.id]
+
+        await d.trading.drop_user_stream()
+        await until(lambda: not d.exchange.quoting_allowed, "the stream down")
+        await d.trading.fill(d.trading.by_client_id(d.exchange.sent[later.id].client_id))  # during the gap
+        d.trading.restore_user_stream()
+        await until(lambda: d.exchange.quoting_allowed, "reconnected and reconciled")
+        assert d.engine.inventory.positions[KEY].fills == 2  # the first fill, listed again by REST, not recounted
+        assert d.engine.inventory.qty(KEY) == pytest.approx(0.002)

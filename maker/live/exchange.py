@@ -15,6 +15,9 @@ Safety, beyond what the paper path has:
   backoff until it goes through. On `stop` (exit) every order is cancelled too.
 - A kill switch (`cancel_all`) jumps the queue and drops the placements not yet sent.
 - Errors are classified (maker.live.errors): counted, shown, retried only where a retry can help.
+
+Memory stays flat over a day of quoting: a finished order is forgotten RETAIN_FINISHED_S after it finished,
+and only while the stream is up and reconciled, so a late or gap-time report of it is still recognised.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Awaitable, Callable
 
 from feeds.live.backoff import Backoff
@@ -43,6 +46,7 @@ STOP_ATTEMPTS = 5  # cancel-all attempts on exit before giving up (the dead-man 
 TRADES_MARGIN_MS = 60_000  # fills are fetched from this long before a gap began (they are deduplicated)
 STREAM_SETTLE_S = 1.0  # without an authenticate step, a stream that stayed up this long counts as connected
 DUST = 1e-9
+RETAIN_FINISHED_S = 600.0  # a finished order's late reports (a fill racing its cancel) arrive well within this
 STATUSES = {"open": OPEN, "canceled": CANCELLED, "cancelled": CANCELLED, "expired": CANCELLED,
             "rejected": REJECTED}  # ccxt order status -> ours; "closed" (filled) is told by the fills themselves
 
@@ -64,6 +68,7 @@ class Sent:
     exchange_id: str | None = None  # known once the exchange accepted it
     filled: float = 0.0
     done: bool = False
+    trade_ids: set[str] = field(default_factory=set)  # its fills told already (streams and REST repeat them)
 
 
 class LiveExchange:
@@ -87,7 +92,7 @@ class LiveExchange:
         self.sent: dict[str, Sent] = {}  # our order id -> what was sent
         self.by_client: dict[str, str] = {}  # client order id -> our order id
         self.by_exchange: dict[str, str] = {}  # exchange order id -> our order id
-        self.seen_trades: set[str] = set()
+        self._finished: deque[tuple[float, str]] = deque()  # (monotonic time it finished, our order id)
         self.account = ""  # the exchange's account id, when fetch_balance tells it
         self.armed = False  # the operator confirmed live trading
         self.connected = False  # the user stream is up (or the last poll succeeded)
@@ -133,8 +138,8 @@ class LiveExchange:
     def place(self, order: Order, ts: float) -> None:
         self._queue("place", replace(order))
 
-    def cancel(self, order_id: str, ts: float) -> None:
-        self._queue("cancel", order_id)
+    def cancel(self, order: Order, ts: float) -> None:
+        self._queue("cancel", order.id)
 
     def cancel_all(self, ts: float, key: Key | None = None) -> None:
         """The kill switch: ahead of every queued request, and placements not yet sent are dropped."""
@@ -249,6 +254,7 @@ class LiveExchange:
             self._note(problem.kind, f"clock resync: {problem.text}")
 
     async def _place(self, order: Order) -> None:
+        self._retire_finished()
         market = self.exchange.market(order.symbol)
         price = round_price(self.exchange, market, order.side, order.price)
         amount = round_amount(self.exchange, market, order.qty)
@@ -268,7 +274,7 @@ class LiveExchange:
             result = await self._call(f"place {order.id}", self.exchange.create_order, order.symbol, "limit",
                                       order.side, order.qty, order.price, params)
         except Failed as failed:
-            sent.done = True
+            self._finish(sent)
             self._tell(order.id, REJECTED, failed.problem.text)
             return
         if result.get("id"):
@@ -312,6 +318,22 @@ class LiveExchange:
             await asyncio.sleep(backoff.next_delay())
         return False
 
+    def _finish(self, sent: Sent) -> None:
+        if not sent.done:
+            sent.done = True
+            self._finished.append((time.monotonic(), sent.order.id))
+
+    def _retire_finished(self) -> None:
+        """Forget orders finished long enough ago, unless a gap in the stream may still hold reports of them."""
+        if not (self.connected and self.reconciled):
+            return
+        cutoff = time.monotonic() - RETAIN_FINISHED_S
+        while self._finished and self._finished[0][0] <= cutoff:
+            sent = self.sent.pop(self._finished.popleft()[1])
+            self.by_client.pop(sent.client_id, None)
+            if sent.exchange_id is not None:
+                self.by_exchange.pop(sent.exchange_id, None)
+
     # -- the exchange's reports --------------------------------------------------------------------------------
     def _ours(self, order: dict) -> str | None:
         client_id = order.get("clientOrderId")
@@ -331,7 +353,7 @@ class LiveExchange:
         if state is None:
             return
         if state != OPEN:
-            sent.done = True
+            self._finish(sent)
         self._tell(our_id, state, "" if state == OPEN else f"{order.get('status')} by the exchange")
 
     def _apply_trade(self, trade: dict) -> None:
@@ -339,16 +361,16 @@ class LiveExchange:
         info = trade.get("info") or {}
         our_id = self.by_exchange.get(str(trade.get("order"))) or self.by_client.get(
             info.get("c") or info.get("clOrdId") or info.get("clientOrderId") or "")
-        if our_id is None or trade_id in self.seen_trades:
+        sent = self.sent[our_id] if our_id is not None else None
+        if sent is None or trade_id in sent.trade_ids:
             return  # not one of our orders (an orphan's, or a manual trade), or told already
-        self.seen_trades.add(trade_id)
-        sent = self.sent[our_id]
+        sent.trade_ids.add(trade_id)
         order = sent.order
         price, qty = float(trade["price"]), float(trade["amount"])
         liquidity = trade.get("takerOrMaker") or "maker"
         sent.filled += qty
         if sent.filled >= order.qty * (1 - DUST):
-            sent.done = True
+            self._finish(sent)
         ts = (trade.get("timestamp") or _now_ms()) / 1000
         if self.listener is not None:
             self.listener.on_fill(Fill(our_id, order.venue, order.symbol, order.side, price, qty,
@@ -458,7 +480,7 @@ class LiveExchange:
                 self._apply_trade(trade)
             for our_id, sent in self.sent.items():
                 if sent.order.symbol == symbol and sent.exchange_id and not sent.done and our_id not in on_exchange:
-                    sent.done = True
+                    self._finish(sent)
                     self._tell(our_id, CANCELLED, "no longer on the exchange (reconciliation)")
 
     async def _cancel_orphan(self, symbol: str, order: dict) -> None:

@@ -23,7 +23,6 @@ class VenueRouter:
 
     def __init__(self, venues: list[LiveExchange]) -> None:
         self.venues = {exchange.venue.name: exchange for exchange in venues}
-        self._venue_of: dict[str, LiveExchange] = {}  # our order id -> the venue it was placed on
         self._listener: ExchangeListener | None = None
 
     @property
@@ -55,14 +54,10 @@ class VenueRouter:
 
     # -- the Exchange interface -----------------------------------------------------------------------------
     def place(self, order: Order, ts: float) -> None:
-        exchange = self.venues[order.venue]
-        self._venue_of[order.id] = exchange
-        exchange.place(order, ts)
+        self.venues[order.venue].place(order, ts)
 
-    def cancel(self, order_id: str, ts: float) -> None:
-        exchange = self._venue_of.pop(order_id, None)  # the order manager cancels an order once
-        if exchange is not None:
-            exchange.cancel(order_id, ts)
+    def cancel(self, order: Order, ts: float) -> None:
+        self.venues[order.venue].cancel(order, ts)
 
     def cancel_all(self, ts: float, key: Key | None = None) -> None:
         """With a key, that instrument's venue; without, the kill switch on every venue."""
