@@ -13,16 +13,17 @@ from dataclasses import dataclass
 
 from detectors.base import Detector, InstrumentContext, register
 from detectors.features import NearDepth, TopOfBook
-from detectors.limit_band import LimitBand
+from detectors.limit_band import ExchangeBand
 from detectors.rules import Rule, RuleParams, check_history, check_positive
 from detectors.stats import EveryGrid, RollingWindow
 LIVE_S = 2.0  # a book updated within this long is live enough to learn from
 
 
 def limit_locked(context: InstrumentContext) -> bool:
-    """An A-share locked at its daily limit (the price_limit detector's band): one empty side is then the
-    market's rule, not liquidity leaving, and says nothing about depth either way."""
-    band = context.features.get(LimitBand)
+    """A book locked at an edge of a band its exchange enforces now (the price_limit detector's: an A-share at
+    its daily limit, an HK stock in a VCM cooling-off): one empty side is then the market's rule, not liquidity
+    leaving, and says nothing about depth either way."""
+    band = context.features.get(ExchangeBand)
     return band is not None and band.locked_now() is not None
 
 

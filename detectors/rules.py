@@ -170,13 +170,15 @@ class Rule:
         if self.severity is not None and value is not None and self._cleared(value):
             self.clear(ts, value)
 
-    def clear(self, ts: float, value: float, z: float | None = None) -> None:
-        """All clear now, whatever the metric says (e.g. a feed resumed); no-op when quiet."""
+    def clear(self, ts: float, value: float, z: float | None = None, cooldown: bool = True) -> None:
+        """All clear now, whatever the metric says (e.g. a feed resumed); no-op when quiet. `cooldown=False`
+        when an event ended the alert (an exchange's cooling-off over), not a metric that may flap back: the
+        next one may open at once."""
         self.since = None
         if self.severity is None:
             return
         self.severity = None
-        self.quiet_until = ts + self.cooldown_s
+        self.quiet_until = ts + self.cooldown_s if cooldown else ts
         message, evidence = self.describe(value, self.threshold, z)
         self.emit(ts, None, value, self.threshold, z, message, **evidence)
 

@@ -4,13 +4,14 @@ SSE and SZSE set up = close x (1 + pct) and down = close x (1 - pct), each round
 tick (0.01 CNY); orders outside the band are refused, so a stock "at the limit" cannot print beyond it.
 The percentage depends on the board, read from the code: main board +-10% (+-5% under risk warning, ST),
 ChiNext (300/301 .SZ) and STAR (688/689 .SS) +-20%, Beijing (.BJ) +-30%. Pure logic, no state: the
-`price_limit` detector asks it once a day per stock and keeps the band.
+`price_limit` detector asks it once a day per stock and keeps the band. Hong Kong's cooling-off bands
+(feeds.vcm) are PriceBands too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Literal
 
 Board = Literal["main", "chinext", "star", "bse"]
@@ -71,15 +72,18 @@ class PriceBand:
         return None
 
 
-def price_band(prev_close: float, pct: float, tick: float = 0.01) -> PriceBand:
-    """The band around `prev_close`, each limit rounded half-up to `tick` in decimal (10.05 +10% -> 11.06),
-    and the lower limit never under one tick."""
-    if not prev_close > 0 or not tick > 0 or not 0 < pct < 100:
-        raise ValueError(f"price band needs a positive close and tick and 0 < pct < 100, got {prev_close}, {tick}, "
-                         f"{pct}")
-    close, step, share = Decimal(repr(prev_close)), Decimal(repr(tick)), Decimal(repr(pct)) / 100
+def price_band(center: float, pct: float, tick: float = 0.01, inward: bool = False) -> PriceBand:
+    """The band `pct` percent either side of `center`, each limit on the `tick` grid, in decimal: rounded half-up
+    (an A-share's previous close: 10.05 +10% -> 11.06), or with `inward` the tick prices within the band (an HK
+    cooling-off, where a trade beyond reference x (1 + pct) is refused: 85.35 +10% -> 93.85). The lower limit is
+    never under one tick."""
+    if not center > 0 or not tick > 0 or not 0 < pct < 100:
+        raise ValueError(f"price band needs a positive close (or reference) and tick and 0 < pct < 100, got "
+                         f"{center}, {tick}, {pct}")
+    middle, step, share = Decimal(repr(center)), Decimal(repr(tick)), Decimal(repr(pct)) / 100
+    down, up = (ROUND_CEILING, ROUND_FLOOR) if inward else (ROUND_HALF_UP, ROUND_HALF_UP)
 
-    def rounded(value: Decimal) -> float:
-        return float((value / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step)
+    def on_grid(value: Decimal, rounding: str) -> float:
+        return float((value / step).quantize(Decimal(1), rounding=rounding) * step)
 
-    return PriceBand(max(rounded(close * (1 - share)), tick), rounded(close * (1 + share)), tick)
+    return PriceBand(max(on_grid(middle * (1 - share), down), tick), on_grid(middle * (1 + share), up), tick)

@@ -16,7 +16,7 @@ from detectors.settings import DetectorSettings
 from feeds.book import OrderBook
 from feeds.calendars import MarketCalendar
 from feeds.events import BookEvent, TradeEvent
-from feeds.settings import CnMarketSettings, InstrumentSettings, ScenarioSettings
+from feeds.settings import InstrumentSettings, MarketsSettings, ScenarioSettings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY1 = datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI).timestamp()  # a Monday, continuous trading
@@ -24,29 +24,33 @@ DAY2 = datetime(2026, 3, 3, 10, 0, tzinfo=SHANGHAI).timestamp()
 
 
 class Watched:
-    """One instrument's detectors fed by hand, collecting what they signal."""
+    """One instrument's detectors fed by hand, collecting what they signal. `overrides` change a kind's defaults
+    (kind -> field -> value); `settings` replaces the detector settings as a whole (a config's)."""
 
-    def __init__(self, symbol: str, prev_close: float | None = None, overrides: dict | None = None) -> None:
-        settings = InstrumentSettings("sim-cn", symbol, "equity", "cn", tick_size=0.01, lot_size=100,
-                                      prev_close=prev_close)
-        self.book = OrderBook("sim-cn", symbol)
+    def __init__(self, symbol: str, prev_close: float | None = None, overrides: dict | None = None,
+                 market: str = "cn", tick_size: float = 0.01, settings: DetectorSettings | None = None) -> None:
+        self.venue = f"sim-{market}"
+        instrument = InstrumentSettings(self.venue, symbol, "equity", market, tick_size=tick_size, lot_size=100,
+                                        prev_close=prev_close)
+        self.book = OrderBook(self.venue, symbol)
         self.signals = []
-        self.context = InstrumentContext(settings, self.book, self.signals.append,
-                                         calendar=MarketCalendar("cn", CnMarketSettings()))
-        defaults = {kind: replace(DetectorSettings().params_for(kind, settings.key), **changes)
-                    for kind, changes in (overrides or {}).items()}
-        self.hooks = build_detectors(self.context, DetectorSettings(defaults))
+        self.context = InstrumentContext(instrument, self.book, self.signals.append,
+                                         calendar=MarketCalendar(market, getattr(MarketsSettings(), market)))
+        if settings is None:
+            settings = DetectorSettings({kind: replace(DetectorSettings().params_for(kind, instrument.key), **changes)
+                                         for kind, changes in (overrides or {}).items()})
+        self.hooks = build_detectors(self.context, settings)
         self.seq = 0
 
     def trade(self, ts: float, price: float) -> None:
-        event = TradeEvent(ts, "sim-cn", self.context.instrument.symbol, price, 100.0, "buy")
+        event = TradeEvent(ts, self.venue, self.context.instrument.symbol, price, 100.0, "buy")
         for hook in self.hooks.trade:
             hook(self.book, event)
         self.tick(ts)
 
     def quote(self, ts: float, bids: list, asks: list) -> None:
         self.seq += 1
-        event = BookEvent(ts, "sim-cn", self.context.instrument.symbol, True, bids, asks, self.seq, None)
+        event = BookEvent(ts, self.venue, self.context.instrument.symbol, True, bids, asks, self.seq, None)
         self.book.apply(event)
         for hook in self.hooks.book:
             hook(self.book, event)
@@ -59,8 +63,12 @@ class Watched:
         return [s for s in self.signals if s.kind == kind]
 
     @property
+    def price_limit(self):
+        return next(d for d in self.hooks.detectors if d.kind == "price_limit")
+
+    @property
     def limits(self):
-        return next(d for d in self.hooks.detectors if d.kind == "price_limit").limits
+        return self.price_limit.limits
 
 
 @pytest.mark.parametrize("symbol, st, prev_close, low, high", [
@@ -76,7 +84,7 @@ def test_the_band_follows_the_board_and_rounds_half_up_to_the_tick(symbol, st, p
     assert (band.low, band.high) == (pytest.approx(low), pytest.approx(high))
 
 
-def test_only_a_shares_get_a_price_limit_detector():
+def test_us_stocks_get_no_price_limit_detector():  # A-shares have daily limits, HK stocks the VCM (test_vcm)
     settings = InstrumentSettings("sim-us", "SPY", "equity", "us", tick_size=0.01)
     context = InstrumentContext(settings, OrderBook("sim-us", "SPY"), lambda s: None)
     assert "price_limit" not in {d.kind for d in build_detectors(context, DetectorSettings()).detectors}
@@ -119,17 +127,7 @@ def test_a_locked_book_is_critical_and_not_depletion(band_known):
     """Locked at limit-up: a buyers' queue at 1650 and the odd seller at 1650 taken at once. Without the band
     (price_limit switched off) book_depletion reads that thin ask side as liquidity leaving."""
     watched = Watched("600519.SS", 1500.0, None if band_known else {"price_limit": {"enabled": False}})
-    ts = DAY1
-    for i in range(80):  # a normal two-sided book for book_depletion's warm-up (a sample every 2 s)
-        watched.quote(ts, [(1499.99, 50.0), (1499.98, 40.0)], [(1500.01, 50.0), (1500.02, 40.0)])
-        watched.trade(ts, 1500.0)
-        ts += 1.0
-    assert watched.of("book_depletion") == []
-    for i in range(20):
-        watched.quote(ts, [(1650.0, 5000.0)], [(1650.0, 0.01)])
-        watched.trade(ts, 1650.0)
-        ts += 1.0
-    quality = [s for s in watched.signals if s.kind in ("book_depletion", "depth_floor") and s.severity]
+    quality = pinned_book_alerts(watched, DAY1, 1500.0, 0.01, 50.0, 1650.0)
     if not band_known:
         assert quality
         return
@@ -137,6 +135,27 @@ def test_a_locked_book_is_critical_and_not_depletion(band_known):
     assert limit and limit[-1].severity == "critical" and limit[-1].evidence["locked"]
     assert "no sellers" in limit[-1].message
     assert quality == []
+
+
+def pinned_book_alerts(watched: Watched, ts: float, price: float, tick: float, size: float, pinned: float,
+                       before: float | None = None) -> list:
+    """A normal two-sided book around `price` (`size` at the best levels) long enough for book_depletion's
+    warm-up (a sample every 2 s), then (after a trade at `before`, if given) buyers queued at `pinned` whose odd
+    seller is taken at once: the book_depletion / depth_floor alerts raised."""
+    near, far = (size, 0.8 * size)
+    for _ in range(80):
+        watched.quote(ts, [(price - tick, near), (price - 2 * tick, far)],
+                      [(price + tick, near), (price + 2 * tick, far)])
+        watched.trade(ts, price)
+        ts += 1.0
+    assert watched.of("book_depletion") == []
+    if before is not None:
+        watched.trade(ts, before)
+    for _ in range(20):
+        watched.quote(ts, [(pinned, 5000.0)], [(pinned, 0.01)])
+        watched.trade(ts, pinned)
+        ts += 1.0
+    return [s for s in watched.signals if s.kind in ("book_depletion", "depth_floor") and s.severity]
 
 
 def _limit_up_run(config):

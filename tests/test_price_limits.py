@@ -36,6 +36,12 @@ def test_band_from_the_previous_close(close, pct, low, high):
     assert (band.low, band.high) == (low, high)
 
 
+def test_an_inward_band_keeps_the_tick_prices_within_it():
+    """An HK cooling-off (feeds.vcm): 85.35 +-10% is 76.815-93.885; half-up rounding would allow 76.80 and 93.90."""
+    band = price_band(85.35, 10.0, 0.05, inward=True)
+    assert (band.low, band.high) == (76.85, 93.85)
+
+
 def test_distance_to_the_nearer_limit_in_ticks():
     band = price_band(10.0, 10.0, 0.01)  # 9.00 - 11.00
     assert band.nearest_limit(11.0) == ("up", pytest.approx(0.0))
