@@ -190,6 +190,7 @@ class Connection:
     ws: web.WebSocketResponse
     venue: str  # binance-spot / binance-usdm / okx
     topics: set = field(default_factory=set)  # (stream, exchange symbol)
+    logged_in: bool = False  # a private socket whose login was accepted (OKX)
 
 
 class Player:

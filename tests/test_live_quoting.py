@@ -24,8 +24,9 @@ from detectors.alert_settings import StoreSettings
 from detectors.engine import AlertEngine
 from detectors.store import AlertStore
 from console.screens.live_confirm import LiveConfirmScreen
+from fake_account import FakeAccount
 from fake_binance_trading import BinanceTrading
-from fake_exchange import FakeExchange, load_binance
+from fake_exchange import Book, FakeExchange, load_binance
 from waiting import until
 from feeds.book import OrderBook
 from feeds.events import BookEvent
@@ -57,31 +58,40 @@ class Desk:
     """The fake exchange, its trading side, and a maker engine quoting on it through a LiveExchange."""
 
     fx: FakeExchange
-    trading: BinanceTrading
+    trading: FakeAccount  # BinanceTrading here, OkxTrading in test_live_quoting_okx.py
     exchange: LiveExchange
     engine: MakerEngine
     ts: float = 0.0
+    order_post = "POST /api/v3/order"  # how an order placement starts in the fake's log of raw requests
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.exchange.venue.name, self.exchange.symbols[0]
+
+    def server_book(self) -> Book:
+        """The fake's own book, against which it checks post-only orders."""
+        return self.fx.books[("spot", "BTCUSDT")]
 
     def book(self) -> tuple[float, float]:
-        return self.fx.books[("spot", "BTCUSDT")].best()
+        return self.server_book().best()
 
     def feed_book(self, events: int = 1, shift: float = 0.0) -> None:
         """The fake's current book (every price moved by `shift`) to the engine as market data, one second of
         market time per event."""
-        bids, asks = self.fx.books[("spot", "BTCUSDT")].top(20)
-        book = OrderBook(*KEY)
+        bids, asks = self.server_book().top(20)
+        book = OrderBook(*self.key)
         for _ in range(events):
             self.ts += 1.0
-            event = BookEvent(self.ts, *KEY, True, [(float(p) + shift, float(q)) for p, q in bids],
+            event = BookEvent(self.ts, *self.key, True, [(float(p) + shift, float(q)) for p, q in bids],
                               [(float(p) + shift, float(q)) for p, q in asks])
             book.apply(event)
             self.engine.on_book(book, event)
 
     def place(self, slot: str, side: str, price: float, qty: float = 0.001, post_only: bool = True):
-        return self.engine.orders.place(KEY, Wanted(slot, side, price, qty, post_only), self.ts)
+        return self.engine.orders.place(self.key, Wanted(slot, side, price, qty, post_only), self.ts)
 
     def order_posts(self) -> int:
-        return sum(1 for r in self.trading.raw_requests if r.startswith("POST /api/v3/order"))
+        return sum(1 for r in self.trading.raw_requests if r.startswith(self.order_post))
 
 
 def venue_settings(fx: FakeExchange, **changes) -> VenueSettings:
@@ -97,22 +107,33 @@ async def desk(monkeypatch, dead_man_s: float = 30.0, arm: bool = True, start: b
     fx = FakeExchange([capture()])
     trading = BinanceTrading(fx, API_KEY, SECRET)
     await fx.start()
-    venue = venue_settings(fx, **venue_changes)
-    settings = MakerSettings(mode="live", instruments=["binance:BTC/USDT"], quoting=QUOTES, limits=limits,
+    async with quoting(Desk(fx, trading, *maker(venue_settings(fx, **venue_changes), BTC, limits, dead_man_s, poll_s)),
+                       arm, start) as d:
+        yield d
+
+
+def maker(venue: VenueSettings, instrument: InstrumentSettings, limits: RiskLimits, dead_man_s: float,
+          poll_s: float) -> tuple[LiveExchange, MakerEngine]:
+    """A maker engine quoting `instrument` on `venue` through a LiveExchange (not started)."""
+    settings = MakerSettings(mode="live", instruments=[instrument.key], quoting=QUOTES, limits=limits,
                              defence=DefenceSettings(kinds=[]), live=LiveSettings(dead_man_s=dead_man_s, poll_s=poll_s))
-    exchange = LiveExchange(venue, ["BTC/USDT"], read_credentials(venue), settings.live, settings.fees)
-    engine = MakerEngine(settings, [BTC], exchange, lambda signal: None)
-    d = Desk(fx, trading, exchange, engine)
+    exchange = LiveExchange(venue, [instrument.symbol], read_credentials(venue), settings.live, settings.fees)
+    return exchange, MakerEngine(settings, [instrument], exchange, lambda signal: None)
+
+
+@asynccontextmanager
+async def quoting(d: Desk, arm: bool, start: bool):
+    """The desk's exchange started (and armed: until quoting is allowed); on the way out stopped, then its fake."""
     try:
         if start:
-            await exchange.start()
+            await d.exchange.start()
             if arm:
-                exchange.arm()
-                await until(lambda: exchange.quoting_allowed, "the user stream to connect and reconcile")
+                d.exchange.arm()
+                await until(lambda: d.exchange.quoting_allowed, "the user stream to connect and reconcile")
         yield d
     finally:
-        await exchange.stop()
-        await fx.stop()
+        await d.exchange.stop()
+        await d.fx.stop()
 
 
 # -- quoting and fills -----------------------------------------------------------------------------------------
@@ -311,25 +332,38 @@ async def attach_store(engine: MakerEngine, path: Path) -> AlertStore:
     return store
 
 
+async def use_the_keys(d: Desk, path: Path) -> None:
+    """A rejection, a clock resync and a saved state: every text that a key could leak into."""
+    store = await attach_store(d.engine, path)
+    best_bid, best_ask = d.book()
+    d.place("bid 0", "buy", best_ask + 1)  # a rejection: an error text that goes to the log and the console
+    d.trading.skew_ms = 60_000  # outside every exchange's window
+    resting = d.place("bid 1", "buy", best_bid - 10)
+    await until(lambda: d.exchange.errors.counts["post_only"] and resting.state == OPEN, "answers")
+    d.engine.enter_defensive(d.key, "operator")  # saved to the store
+    await store.stop()
+
+
+def assert_kept_out(d: Desk, sent: tuple[str, ...], secret: str, logged: str, printed: tuple[str, str],
+                    path: Path) -> None:
+    """The key (and passphrase) went to the exchange, the secret only as signatures, and none of them anywhere
+    else: not the log, the output, the errors shown or the store."""
+    assert all(any(value in r for r in d.trading.raw_requests) for value in sent)  # really sent
+    assert not any(secret in r for r in d.trading.raw_requests)
+    texts = [logged, *printed, *(t for _, t in d.exchange.errors.recent), repr(d.exchange),
+             repr(d.exchange.credentials)]
+    stored = b"".join(p.read_bytes() for p in path.iterdir())
+    for value in (*sent, secret):
+        assert not any(value in text for text in texts)
+        assert value.encode() not in stored
+    assert "post-only rejected" in logged  # the log did get the errors
+
+
 async def test_keys_never_reach_logs_output_or_the_store(monkeypatch, caplog, capsys, tmp_path):
     caplog.set_level(logging.DEBUG)
     async with desk(monkeypatch) as d:
-        store = await attach_store(d.engine, tmp_path / "live.db")
-        best_bid, best_ask = d.book()
-        d.place("bid 0", "buy", best_ask + 1)  # a rejection: an error text that goes to the log and the console
-        d.trading.skew_ms = 30_000
-        resting = d.place("bid 1", "buy", best_bid - 10)
-        await until(lambda: d.exchange.errors.counts["post_only"] and resting.state == OPEN, "answers")
-        d.engine.enter_defensive(KEY, "operator")  # saved to the store
-        await store.stop()
-    assert d.trading.raw_requests and any(API_KEY in r for r in d.trading.raw_requests)  # it was really sent
-    texts = [caplog.text, *capsys.readouterr(), *(t for _, t in d.exchange.errors.recent), repr(d.exchange),
-             repr(d.exchange.credentials)]
-    stored = b"".join(p.read_bytes() for p in tmp_path.iterdir())
-    for secret in (API_KEY, SECRET):
-        assert not any(secret in text for text in texts)
-        assert secret.encode() not in stored
-    assert "post-only rejected" in caplog.text  # the log did get the errors
+        await use_the_keys(d, tmp_path / "live.db")
+    assert_kept_out(d, (API_KEY,), SECRET, caplog.text, capsys.readouterr(), tmp_path)
 
 
 async def test_the_fake_refuses_unsigned_or_keyless_requests_as_binance_does(monkeypatch):

@@ -49,7 +49,7 @@ def read_credentials(venue: VenueSettings, environ: Mapping[str, str] = os.envir
     for key in ("api_key_env", "secret_env", "password_env"):
         name = getattr(venue, key)
         if name is None:
-            if key != "password_env":
+            if key != "password_env" or _needs_password(venue.exchange):
                 raise CredentialError(f"venue {venue.name}: {key} is not set in the config (the name of the "
                                       f"environment variable that holds it)")
             continue
@@ -58,6 +58,14 @@ def read_credentials(venue: VenueSettings, environ: Mapping[str, str] = os.envir
             raise CredentialError(f"venue {venue.name}: environment variable {name} ({key}) is not set")
         values[key] = value.strip()
     return Credentials(values["api_key_env"], values["secret_env"], values.get("password_env"))
+
+
+def _needs_password(exchange_id: str | None) -> bool:
+    """Whether ccxt signs this exchange's requests with an API passphrase too (OKX), so a config without
+    password_env is refused here rather than by the exchange once connected."""
+    import ccxt
+    exchange_class = getattr(ccxt, exchange_id or "", None)
+    return bool(exchange_class and exchange_class().requiredCredentials.get("password"))
 
 
 class _Redacting(logging.Filter):

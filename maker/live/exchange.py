@@ -43,12 +43,14 @@ log = logging.getLogger(__name__)
 
 RETRIES = 3  # extra attempts for a request failing on the network or a rate limit
 STOP_ATTEMPTS = 5  # cancel-all attempts on exit before giving up (the dead-man keeps trying while running)
+CANCEL_BATCH = 20  # orders per cancel_orders request where there is no cancel-all (OKX's cancel-batch-orders limit)
 TRADES_MARGIN_MS = 60_000  # fills are fetched from this long before a gap began (they are deduplicated)
 STREAM_SETTLE_S = 1.0  # without an authenticate step, a stream that stayed up this long counts as connected
 DUST = 1e-9
 RETAIN_FINISHED_S = 600.0  # a finished order's late reports (a fill racing its cancel) arrive well within this
 STATUSES = {"open": OPEN, "canceled": CANCELLED, "cancelled": CANCELLED, "expired": CANCELLED,
             "rejected": REJECTED}  # ccxt order status -> ours; "closed" (filled) is told by the fills themselves
+OKX_POST_ONLY_TOOK = "31"  # OKX's cancelSource for a post-only order that would take: accepted, then cancelled
 
 
 class Failed(Exception):
@@ -263,7 +265,7 @@ class LiveExchange:
             self._note("below_minimum", f"{order.id} {order.side} {order.symbol}: {reason}")
             self._tell(order.id, REJECTED, reason)
             return
-        client_id = f"wf{self.session}{order.id[2:]}"  # wf-12 -> wf<session>-12
+        client_id = f"wf{self.session}{order.id[3:]}"  # wf-12 -> wf<session>12: OKX takes letters and digits only
         order.price, order.qty = float(price), float(amount)
         sent = self.sent[order.id] = Sent(order, client_id)
         self.by_client[client_id] = order.id
@@ -298,13 +300,24 @@ class LiveExchange:
         ok = True
         for symbol in self.symbols if key is None else [key[1]]:
             try:
-                cancelled = await self._call(f"cancel all {symbol}", self.exchange.cancel_all_orders, symbol)
+                cancelled = await self._call(f"cancel all {symbol}", self._cancel_all_request, symbol)
             except Failed as failed:
                 ok = ok and failed.problem.kind == "not_found"  # nothing open there
                 continue
             for order in cancelled if isinstance(cancelled, list) else []:
                 self._apply_order(order)
         return ok
+
+    async def _cancel_all_request(self, symbol: str) -> list[dict]:
+        """One cancel-all request; where ccxt has none (OKX), the symbol's open orders listed, then cancelled in
+        batches."""
+        if self.exchange.has.get("cancelAllOrders"):
+            return await self.exchange.cancel_all_orders(symbol)
+        ids = [order["id"] for order in await self.exchange.fetch_open_orders(symbol)]
+        cancelled = []
+        for start in range(0, len(ids), CANCEL_BATCH):
+            cancelled += await self.exchange.cancel_orders(ids[start:start + CANCEL_BATCH], symbol)
+        return cancelled
 
     async def _cancel_everything(self, why: str, attempts: int | None) -> bool:
         """Cancel-all until it goes through (at most `attempts` rounds; None: until it does)."""
@@ -354,7 +367,11 @@ class LiveExchange:
             return
         if state != OPEN:
             self._finish(sent)
-        self._tell(our_id, state, "" if state == OPEN else f"{order.get('status')} by the exchange")
+        reason = "" if state == OPEN else f"{order.get('status')} by the exchange"
+        if state == CANCELLED and (order.get("info") or {}).get("cancelSource") == OKX_POST_ONLY_TOOK:
+            state, reason = REJECTED, "post-only rejected: it would take liquidity (cancelled on arrival)"
+            self._note("post_only", f"place {our_id}: {reason}")
+        self._tell(our_id, state, reason)
 
     def _apply_trade(self, trade: dict) -> None:
         trade_id = str(trade.get("id"))
@@ -380,6 +397,8 @@ class LiveExchange:
         """The fee in quote currency: as charged in quote or base, else (a third currency) the configured rate."""
         fee = trade.get("fee") or {}
         cost, currency = fee.get("cost"), fee.get("currency")
+        if cost is not None and _okx_stream_fee(self.exchange, trade):
+            cost = -cost
         market = self.exchange.market(trade["symbol"])
         if cost is not None and currency == market.get("quote"):
             return float(cost)
@@ -503,6 +522,13 @@ class LiveExchange:
             self._note("dead_man", f"user stream down for {self.settings.dead_man_s:g} s: cancelling every order")
             self._drop_queued_places("not sent: dead-man")
             self.dead_man_fired = await self._cancel_everything("dead-man", None)
+
+
+def _okx_stream_fee(exchange, trade: dict) -> bool:
+    """An OKX fill from the stream: ccxt (4.5) gives its fee with OKX's sign (fillFee, negative when charged)
+    where it flips the fees of fills fetched over REST to a positive cost."""
+    import ccxt.async_support
+    return isinstance(exchange, ccxt.async_support.okx) and "fillFee" in (trade.get("info") or {})
 
 
 def _now_ms() -> int:
