@@ -118,6 +118,12 @@ async def load_markets(exchange, venue: VenueSettings) -> dict[str, Any]:
     for attempt in range(1, MARKET_LOAD_ATTEMPTS + 1):
         try:
             return await exchange.load_markets()
+        except ccxt.InvalidNonce as exc:  # a NetworkError to ccxt, but retrying cannot fix a clock
+            raise LiveFeedError(f"{venue.name}: {venue.exchange} refused the request time (check that this "
+                                f"machine's clock is synchronised): {_one_line(exc)}") from None
+        except ccxt.AuthenticationError as exc:  # with keys, ccxt reads private data (OKX: the wallet) here
+            raise LiveFeedError(f"{venue.name}: {venue.exchange} refused the API credentials: "
+                                f"{_one_line(exc)}") from None
         except ccxt.NetworkError as exc:
             if attempt == MARKET_LOAD_ATTEMPTS:
                 raise LiveFeedError(f"{venue.name}: cannot load {venue.exchange} markets: {_one_line(exc)}") from None
