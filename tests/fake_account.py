@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from aiohttp import WSMsgType, web
 
-from fake_exchange import Connection, FakeExchange, now_ms
+from fake_exchange import Book, Connection, FakeExchange, now_ms
 
 QUOTE = "USDT"
 COMMISSION = Decimal("0.001")  # 0.1% of the asset received, both exchanges' base spot rate
@@ -135,6 +135,10 @@ class FakeAccount:
         return len(self._subscribed())
 
     # -- for the subclasses ----------------------------------------------------------------------------------
+    def book(self, symbol: str) -> Book:
+        """The fake's replayed book of `symbol` (the exchange's id), against which post-only orders are checked."""
+        raise NotImplementedError
+
     def _base(self, symbol: str) -> str:
         raise NotImplementedError
 
@@ -180,9 +184,9 @@ class FakeAccount:
                      if (o.buy and asset == QUOTE) or (not o.buy and o.base == asset))
         return self.balances.get(asset, Decimal(0)) - locked
 
-    def _crosses(self, book: tuple[float, float], buy: bool, price: Decimal) -> bool:
-        """Would an order at `price` take from the fake's replayed book (best bid, best ask)?"""
-        best_bid, best_ask = (Decimal(str(level)) for level in book)
+    def _crosses(self, symbol: str, buy: bool, price: Decimal) -> bool:
+        """Would an order at `price` take from the fake's replayed book?"""
+        best_bid, best_ask = (Decimal(str(level)) for level in self.book(symbol).best())
         return price >= best_ask if buy else price <= best_bid
 
     def _subscribed(self) -> list[Connection]:

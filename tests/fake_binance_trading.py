@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from fake_account import QUOTE, FakeAccount, FakeOrder, FakeTrade, Refusal
-from fake_exchange import BINANCE_SIZES, MIN_NOTIONAL, Connection, now_ms
+from fake_exchange import BINANCE_SIZES, MIN_NOTIONAL, Book, Connection, now_ms
 
 RECV_WINDOW_MS = 5000  # Binance's default when the request names none
 SYMBOLS = {symbol: symbol[:-4] for market, symbol in BINANCE_SIZES if market == "spot"}  # BTCUSDT -> BTC
@@ -99,6 +99,9 @@ class BinanceTrading(FakeAccount):
             return 400, -1022, "Signature for this request is not valid."
         return None
 
+    def book(self, symbol: str) -> Book:
+        return self.fx.books[("spot", symbol)]
+
     def _base(self, symbol: str) -> str:
         return SYMBOLS[symbol]
 
@@ -125,7 +128,7 @@ class BinanceTrading(FakeAccount):
         if price * qty < Decimal(MIN_NOTIONAL):
             return _error(400, -1013, "Filter failure: NOTIONAL")
         buy = side == "BUY"
-        if kind == "LIMIT_MAKER" and self._crosses(self.fx.books[("spot", symbol)].best(), buy, price):
+        if kind == "LIMIT_MAKER" and self._crosses(symbol, buy, price):
             return _error(400, -2010, "Order would immediately match and take.")
         need, asset = (price * qty, QUOTE) if buy else (qty, SYMBOLS[symbol])
         if need > self._free(asset):

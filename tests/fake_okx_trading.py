@@ -31,7 +31,7 @@ from decimal import Decimal
 from aiohttp import web
 
 from fake_account import QUOTE, FakeAccount, FakeOrder, FakeTrade, Refusal
-from fake_exchange import OKX_INSTRUMENTS, Connection, now_ms
+from fake_exchange import OKX_INSTRUMENTS, Book, Connection, now_ms
 
 SPOT = {inst: info for inst, info in OKX_INSTRUMENTS.items() if info["instType"] == "SPOT"}
 WINDOW_MS = 30_000  # OKX refuses a signed request stamped further than this from its clock
@@ -144,6 +144,9 @@ class OkxTrading(FakeAccount):
         return _data([{"ts": str(self._clock_ms())}])
 
     # -- the account -----------------------------------------------------------------------------------------
+    def book(self, symbol: str) -> Book:
+        return self.fx.okx_books[symbol]
+
     def _base(self, symbol: str) -> str:
         return SPOT[symbol]["baseCcy"]
 
@@ -170,7 +173,7 @@ class OkxTrading(FakeAccount):
             return _row("", client_id, *refusal)
         buy, price = entry["side"] == "buy", Decimal(entry["px"])
         order = self._add(entry["instId"], entry["side"], entry["ordType"], price, Decimal(entry["sz"]), client_id)
-        if order.type == "post_only" and self._crosses(self.fx.okx_books[order.symbol].best(), buy, price):
+        if order.type == "post_only" and self._crosses(order.symbol, buy, price):
             order.status = self.CANCELED  # accepted, then cancelled: OKX never lets a post-only order take
             await self._report(order, cancel_source=POST_ONLY_TOOK)
         else:

@@ -81,6 +81,12 @@ def venue_settings(fx: FakeExchange, **changes) -> VenueSettings:
                          reconnect_base_s=0.05, reconnect_max_s=0.5, **changes)
 
 
+async def play_book(fx: FakeExchange) -> None:
+    """The capture played (once, after `fx.start`): the book the fake checks post-only orders against."""
+    fx.players["okx"].start()
+    await until(fx.players["okx"].done.is_set, "the fake's OKX book")
+
+
 @asynccontextmanager
 async def desk(monkeypatch, dead_man_s: float = 30.0, poll_s: float = 2.0, start: bool = True, **venue_changes):
     for name, value in ENV.items():
@@ -88,8 +94,7 @@ async def desk(monkeypatch, dead_man_s: float = 30.0, poll_s: float = 2.0, start
     fx = FakeExchange(okx=capture())
     trading = OkxTrading(fx, API_KEY, SECRET, PASSPHRASE)
     await fx.start()
-    fx.players["okx"].start()  # plays the book the fake checks post-only orders against
-    await until(fx.players["okx"].done.is_set, "the fake's book")
+    await play_book(fx)
     d = OkxDesk(fx, trading, *maker(venue_settings(fx, **venue_changes), BTC, RiskLimits(), dead_man_s, poll_s))
     async with quoting(d, arm=True, start=start):
         yield d
@@ -219,9 +224,20 @@ async def test_a_wrong_passphrase_stops_the_start_with_the_exchanges_refusal(mon
         with pytest.raises(LiveFeedError) as error:
             await d.exchange.start()  # the first signed request is ccxt's, loading the wallet's currencies
         text = str(error.value)
-        assert text.startswith("okx: ") and "OK-ACCESS-PASSPHRASE" in text and "incorrect" in text
+        assert text.startswith("okx: okx refused the API credentials: ") and "OK-ACCESS-PASSPHRASE" in text
+        assert "incorrect" in text
         assert "\n" not in text
         assert PASSPHRASE not in text and d.order_posts() == 0
+
+
+async def test_a_clock_off_at_start_stops_it_naming_the_clock(monkeypatch):
+    async with desk(monkeypatch, start=False) as d:
+        d.trading.skew_ms = 40_000  # beyond OKX's 30 s window before any offset is measured
+        with pytest.raises(LiveFeedError) as error:
+            await d.exchange.start()
+        text = str(error.value)
+        assert text.startswith("okx: okx refused the request time (check that this machine's clock is synchronised)")
+        assert "\n" not in text and d.order_posts() == 0
 
 
 def signed_headers(method: str, path: str, body: str = "", secret: str = SECRET, shift_ms: int = 0) -> dict:

@@ -1,15 +1,19 @@
-"""Live quoting on two venues in one run: two local fake Binances, each its own account and keys, one maker.
+"""Live quoting on two venues in one run: two local fake Binances, each its own account and keys, one maker;
+then Binance beside OKX.
 
 Each venue is a FakeExchange with its trading side (tests/fake_binance_trading.py), which refuses any key
-but its own, so an order that reached the wrong venue would be refused there. The maker quotes BTC/USDT on
-both through a VenueRouter; waits are on conditions, never on fixed sleeps.
+but its own, so an order that reached the wrong venue would be refused there. Binance and OKX share one
+FakeExchange (each fake serves its exchange's own endpoints and private stream, and checks its own keys).
+The maker quotes BTC/USDT on every venue through a VenueRouter; waits are on conditions, never on fixed sleeps.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Callable
 
 import pytest
 from textual.app import App
@@ -19,11 +23,18 @@ from console.maker_runtime import attach_maker
 from console.runtime import Runtime
 from console.screens.live_confirm import LiveConfirmScreen
 from detectors.settings import DetectorSettings
+from fake_account import FakeAccount
 from fake_binance_trading import BinanceTrading
-from fake_exchange import FakeExchange, load_binance
+from fake_exchange import Book, FakeExchange, load_binance
+from fake_okx_trading import OkxTrading
 from test_ccxt_live import watchfloor
 from test_live_cli import LIVE_MAKER
-from test_live_quoting import QUOTES, attach_store, capture
+from test_live_quoting import BTC, QUOTES, attach_store, capture
+from test_live_quoting import API_KEY as BINANCE_KEY, ENV as BINANCE_ENV, SECRET as BINANCE_SECRET
+from test_live_quoting import venue_settings as binance_venue
+from test_live_quoting_okx import API_KEY as OKX_KEY, ENV as OKX_ENV, PASSPHRASE as OKX_PASSPHRASE
+from test_live_quoting_okx import BTC as OKX_BTC, CANCEL_BATCH, SECRET as OKX_SECRET, play_book
+from test_live_quoting_okx import capture as okx_capture, venue_settings as okx_venue
 from waiting import until
 from feeds.book import OrderBook
 from feeds.live import LiveFeedError
@@ -40,6 +51,7 @@ KEYS = {  # made up: never real credentials
     "binance-b": ("wfTESTkeyB9kT3wPz6Xm1Cv8Nq4Rj7Hy2Ls5Df0Ga", "wfTESTsecretB2Wn6Yc9Kp3Ft8Qm1Xv4Zh7Ls0Bj5"),
 }
 A, B = ("binance-a", SYMBOL), ("binance-b", SYMBOL)
+BINANCE, OKX = ("binance", SYMBOL), ("okx", SYMBOL)
 
 
 def env_names(venue: str) -> tuple[str, str]:
@@ -55,10 +67,9 @@ def set_keys(monkeypatch) -> None:
 
 @dataclass
 class Venue:
-    """One fake exchange and the maker's LiveExchange on it."""
+    """One account on a fake exchange (BinanceTrading, OkxTrading) and the maker's LiveExchange on it."""
 
-    fx: FakeExchange
-    trading: BinanceTrading
+    trading: FakeAccount
     exchange: LiveExchange
     book: OrderBook = field(init=False)
 
@@ -69,11 +80,15 @@ class Venue:
     def key(self) -> tuple[str, str]:
         return self.exchange.venue.name, SYMBOL
 
-    def posts(self) -> int:
-        return sum(1 for r in self.trading.raw_requests if r.startswith("POST /api/v3/order"))
+    def server_book(self) -> Book:
+        """The fake's book of the instrument, under the exchange's own name for it (BTCUSDT, BTC-USDT)."""
+        return self.trading.book(self.exchange.exchange.market(SYMBOL)["id"])
 
-    def cancels(self, path: str) -> int:
-        return sum(1 for m, p, _ in self.trading.requests if m == "DELETE" and p == path)
+    def posts(self) -> int:
+        return sum(1 for m, p, _ in self.trading.requests if (m, p) in self.trading.ORDER_ROUTES)
+
+    def cancels(self, path: str, method: str = "DELETE") -> int:
+        return sum(1 for m, p, _ in self.trading.requests if m == method and p == path)
 
 
 @dataclass
@@ -86,7 +101,7 @@ class Desk:
     def feed_book(self, key: tuple[str, str], events: int = 1, shift: float = 0.0) -> None:
         """The venue's fake book (prices moved by `shift`) to the engine, a second of market time per event."""
         venue = self.venues[key]
-        bids, asks = venue.fx.books[("spot", "BTCUSDT")].top(20)
+        bids, asks = venue.server_book().top(20)
         for _ in range(events):
             self.ts += 1.0
             event = BookEvent(self.ts, *key, True, [(float(p) + shift, float(q)) for p, q in bids],
@@ -108,34 +123,60 @@ def venue_settings(name: str, fx: FakeExchange) -> VenueSettings:
                          reconnect_base_s=0.05, reconnect_max_s=0.5)
 
 
+# an account on a fake exchange, its venue's settings (given the fake, once started) and the instrument quoted there
+Account = tuple[FakeAccount, Callable[[FakeExchange], VenueSettings], InstrumentSettings]
+
+
 @asynccontextmanager
-async def two_venues(monkeypatch, dead_man_s: float = 30.0, arm: bool = True):
-    set_keys(monkeypatch)
-    settings = MakerSettings(mode="live", instruments=[f"{name}:{SYMBOL}" for name in KEYS], quoting=QUOTES,
+async def routed(accounts: list[Account], dead_man_s: float = 30.0, arm: bool = True):
+    """One maker quoting each account's instrument through a VenueRouter, one LiveExchange per venue: started and
+    armed (until every venue allows quoting); on the way out the router stopped, then the fakes."""
+    instruments = [instrument for _, _, instrument in accounts]
+    settings = MakerSettings(mode="live", instruments=[i.key for i in instruments], quoting=QUOTES,
                              defence=DefenceSettings(kinds=[]), live=LiveSettings(dead_man_s=dead_man_s))
-    venues = {}
-    for name, (api_key, secret) in KEYS.items():
-        fx = FakeExchange([capture()])
-        trading = BinanceTrading(fx, api_key, secret)
+    fakes = list(dict.fromkeys(trading.fx for trading, _, _ in accounts))  # one fake may serve several venues
+    for fx in fakes:
         await fx.start()
-        venue = venue_settings(name, fx)
-        venues[(name, SYMBOL)] = Venue(fx, trading, LiveExchange(venue, [SYMBOL], read_credentials(venue),
-                                                                 settings.live, settings.fees))
+    venues = {}
+    for trading, venue_for, instrument in accounts:
+        venue = venue_for(trading.fx)
+        venues[(venue.name, instrument.symbol)] = Venue(trading, LiveExchange(
+            venue, [instrument.symbol], read_credentials(venue), settings.live, settings.fees))
     router = VenueRouter([v.exchange for v in venues.values()])
-    instruments = [InstrumentSettings(name, SYMBOL, "spot", "crypto", tick_size=0.01, lot_size=0.00001)
-                   for name in KEYS]
     d = Desk(venues, router, MakerEngine(settings, instruments, router, lambda signal: None))
     try:
         await router.start()
         if arm:
             router.arm()
-            await until(lambda: router.quoting_allowed_for(A) and router.quoting_allowed_for(B),
-                        "both user streams connected and reconciled")
+            await until(lambda: all(router.quoting_allowed_for(key) for key in venues),
+                        "every user stream connected and reconciled")
         yield d
     finally:
         await router.stop()
-        for venue in venues.values():
-            await venue.fx.stop()
+        for fx in fakes:
+            await fx.stop()
+
+
+@asynccontextmanager
+async def two_venues(monkeypatch, dead_man_s: float = 30.0, arm: bool = True):
+    set_keys(monkeypatch)
+    accounts = [(BinanceTrading(FakeExchange([capture()]), *keys), functools.partial(venue_settings, name),
+                 replace(BTC, venue=name)) for name, keys in KEYS.items()]
+    async with routed(accounts, dead_man_s, arm) as d:
+        yield d
+
+
+@asynccontextmanager
+async def binance_and_okx(monkeypatch):
+    """Binance and OKX in one run, both served by one fake exchange, each account checking its own keys."""
+    for name, value in (BINANCE_ENV | OKX_ENV).items():
+        monkeypatch.setenv(name, value)
+    fx = FakeExchange([capture()], okx=okx_capture())
+    accounts = [(BinanceTrading(fx, BINANCE_KEY, BINANCE_SECRET), binance_venue, BTC),
+                (OkxTrading(fx, OKX_KEY, OKX_SECRET, OKX_PASSPHRASE), okx_venue, OKX_BTC)]
+    async with routed(accounts) as d:
+        await play_book(fx)
+        yield d
 
 
 async def test_each_venue_gets_its_own_orders_and_cancels_go_where_the_order_went(monkeypatch):
@@ -201,7 +242,7 @@ async def test_keys_of_both_venues_never_reach_logs_output_or_the_store(monkeypa
     async with two_venues(monkeypatch) as d:
         store = await attach_store(d.engine, tmp_path / "live.db")
         for key, venue in d.venues.items():
-            _, best_ask = venue.fx.books[("spot", "BTCUSDT")].best()
+            _, best_ask = venue.server_book().best()
             d.engine.orders.place(key, Wanted("bid 0", "buy", best_ask + 1, 0.001), d.ts)  # refused: an error text
         await until(lambda: all(v.exchange.errors.counts["post_only"] for v in d.venues.values()), "both refusals")
         d.engine.enter_defensive(reason="operator")  # saved to the store
@@ -237,6 +278,72 @@ async def test_a_venue_that_cannot_start_stops_the_others_cancelling_their_order
     finally:
         for fx in fakes:
             await fx.stop()
+
+
+# -- Binance and OKX in one run --------------------------------------------------------------------------------------
+async def test_binance_and_okx_quote_in_one_run_and_each_fill_is_its_own_instruments_inventory(monkeypatch):
+    async with binance_and_okx(monkeypatch) as d:
+        await d.quoting_everywhere()
+        binance, okx = d.venues[BINANCE], d.venues[OKX]
+        assert {o.type for o in binance.trading.open_orders()} == {"LIMIT_MAKER"}  # each exchange's post-only
+        assert {o.type for o in okx.trading.open_orders()} == {"post_only"}
+        # each fake refuses any key but its own: nothing refused, and neither venue's keys sent to the other
+        assert binance.trading.refused == okx.trading.refused == []
+        assert not any(OKX_KEY in r or OKX_PASSPHRASE in r for r in binance.trading.raw_requests)
+        assert not any(BINANCE_KEY in r for r in okx.trading.raw_requests)
+
+        bid = next(o for o in binance.trading.open_orders() if o.buy)
+        ask = next(o for o in okx.trading.open_orders() if not o.buy)
+        await binance.trading.fill(bid)
+        await okx.trading.fill(ask)
+        await until(lambda: len(d.engine.fills) == 2, "both fills")
+        assert d.engine.inventory.qty(BINANCE) == pytest.approx(0.001)  # bought on Binance
+        assert d.engine.inventory.qty(OKX) == pytest.approx(-0.001)  # sold on OKX: two positions, not one flat
+        assert {(f.venue, f.side, f.price) for f in d.engine.fills} == {
+            ("binance", "buy", float(bid.price)), ("okx", "sell", float(ask.price))}
+
+
+async def test_okx_private_stream_lost_holds_okx_only_while_binance_quotes_on(monkeypatch):
+    async with binance_and_okx(monkeypatch) as d:
+        await d.quoting_everywhere()
+        binance, okx = d.venues[BINANCE], d.venues[OKX]
+        await okx.trading.drop_user_stream()
+        await until(lambda: not d.router.quoting_allowed_for(OKX), "OKX held while its private stream is down")
+        assert d.router.quoting_allowed_for(BINANCE)
+        assert "user stream down" in d.engine.status(OKX)[1] and "live" not in d.engine.status(BINANCE)[1]
+
+        posts_binance, posts_okx = binance.posts(), okx.posts()
+        d.feed_book(BINANCE, 1, shift=100.0)  # both markets move: past the refresh tolerance
+        d.feed_book(OKX, 1, shift=100.0)
+        await until(lambda: binance.posts() == posts_binance + 2 and len(binance.trading.open_orders()) == 2,
+                    "Binance requoted")
+        assert okx.posts() == posts_okx and len(okx.trading.open_orders()) == 2  # OKX sends nothing while held
+
+        okx.trading.restore_user_stream()
+        await until(lambda: d.router.quoting_allowed_for(OKX), "OKX logged in again and reconciled")
+        assert d.engine.status(OKX)[1] == ""
+        d.feed_book(OKX, 1, shift=100.0)
+        await until(lambda: okx.posts() == posts_okx + 2 and len(okx.trading.open_orders()) == 2, "OKX requoted")
+
+
+async def test_the_kill_switch_and_the_exit_cancel_on_binance_and_okx(monkeypatch):
+    async with binance_and_okx(monkeypatch) as d:
+        await d.quoting_everywhere()
+        binance, okx = d.venues[BINANCE], d.venues[OKX]
+        binance.trading.place_orphan("BTCUSDT", "buy", "50000", "0.001")  # the kill switch takes anyone's
+        okx.trading.place_orphan("BTC-USDT", "buy", "20000.0", "0.001")
+        okx_before = len(okx.trading.requests)
+        d.engine.cancel_all()
+        await until(lambda: binance.trading.open_orders() == okx.trading.open_orders() == [], "the kill switch")
+        assert binance.cancels("/api/v3/openOrders") == 1 and binance.cancels("/api/v3/order") == 0
+        # OKX has no cancel-all: its open orders listed, then cancelled in one batch
+        assert [(m, p) for m, p, _ in okx.trading.requests[okx_before:]] == [
+            ("GET", "/api/v5/trade/orders-pending"), ("POST", CANCEL_BATCH)]
+
+        await d.quoting_everywhere()
+        await d.router.stop()  # what the runtime does on exit
+        assert binance.trading.open_orders() == okx.trading.open_orders() == []
+        assert binance.cancels("/api/v3/openOrders") == 2 and okx.cancels(CANCEL_BATCH, "POST") == 2
 
 
 class ConfirmApp(App):
