@@ -42,7 +42,7 @@ from feeds.events import BookEvent
 from feeds.settings import InstrumentSettings, VenueSettings
 from maker.engine import MakerEngine
 from maker.live import LiveExchange, VenueRouter, live_venues, read_credentials
-from maker.orders import Wanted
+from maker.orders import Key, Wanted
 from maker.settings import DefenceSettings, LiveSettings, MakerSettings
 
 SYMBOL = "BTC/USDT"
@@ -197,14 +197,19 @@ async def test_each_venue_gets_its_own_orders_and_cancels_go_where_the_order_wen
         assert len(b.trading.open_orders()) == 2 and d.router.open_orders(A) == []
 
 
+async def lose_user_stream(d, held: Key, other: Key) -> None:
+    """`held`'s user stream lost: its instrument is held, saying why, while `other`'s quotes on."""
+    await d.venues[held].trading.drop_user_stream()
+    await until(lambda: not d.router.quoting_allowed_for(held), "held while its user stream is down")
+    assert d.router.quoting_allowed_for(other)
+    assert "user stream down" in d.engine.status(held)[1] and "live" not in d.engine.status(other)[1]
+
+
 async def test_an_outage_on_one_venue_holds_and_dead_mans_that_venue_only(monkeypatch):
     async with two_venues(monkeypatch, dead_man_s=1.5) as d:
         await d.quoting_everywhere()
         a, b = d.venues[A], d.venues[B]
-        await a.trading.drop_user_stream()
-        await until(lambda: not d.router.quoting_allowed_for(A), "A held while its user stream is down")
-        assert d.router.quoting_allowed_for(B)
-        assert "user stream down" in d.engine.status(A)[1] and "live" not in d.engine.status(B)[1]
+        await lose_user_stream(d, A, B)
 
         posts_a, posts_b = a.posts(), b.posts()
         d.feed_book(A, 1, shift=100.0)  # both markets move ~15 bps: past the refresh tolerance
@@ -307,10 +312,7 @@ async def test_okx_private_stream_lost_holds_okx_only_while_binance_quotes_on(mo
     async with binance_and_okx(monkeypatch) as d:
         await d.quoting_everywhere()
         binance, okx = d.venues[BINANCE], d.venues[OKX]
-        await okx.trading.drop_user_stream()
-        await until(lambda: not d.router.quoting_allowed_for(OKX), "OKX held while its private stream is down")
-        assert d.router.quoting_allowed_for(BINANCE)
-        assert "user stream down" in d.engine.status(OKX)[1] and "live" not in d.engine.status(BINANCE)[1]
+        await lose_user_stream(d, OKX, BINANCE)
 
         posts_binance, posts_okx = binance.posts(), okx.posts()
         d.feed_book(BINANCE, 1, shift=100.0)  # both markets move: past the refresh tolerance
